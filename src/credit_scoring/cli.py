@@ -1,0 +1,60 @@
+"""What every stage script shares: logging setup, params loading, one-line failures."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from credit_scoring.io import RawDataError
+from credit_scoring.validate import ValidationError
+
+# Failures a user can fix (bad input, missing upstream output): one clear message, no traceback.
+USER_ERRORS = (RawDataError, ValidationError, FileNotFoundError)
+
+
+def setup_logging(level: int = logging.INFO) -> None:
+    """Timestamped progress lines on stderr."""
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    for noisy in ("alembic", "mlflow", "urllib3", "matplotlib", "numba", "shap"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    # The cloudpickle format is a deliberate choice (see tracking.SERIALIZATION): no warning per model.
+    logging.getLogger("mlflow.sklearn").setLevel(logging.ERROR)
+
+
+def run_stage(main: Callable[[], None]) -> None:
+    """Run a stage's ``main``; a user error exits 1 with its message on one line of stderr."""
+    setup_logging()
+    try:
+        main()
+    except USER_ERRORS as exc:
+        name = Path(sys.argv[0]).stem
+        print(f"stage {name} failed: {exc}", file=sys.stderr)
+        sys.exit(1)
+
+
+def write_json(data: Any, path: Path | str) -> Path:
+    """Write ``data`` as indented JSON with sorted keys (stable diffs), creating parent folders."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return path
+
+
+def read_json(path: Path | str) -> Any:
+    """Read a JSON file written by :func:`write_json`."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: missing (run the stage that writes it: `dvc repro`)")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def mlflow_tracking_uri(params: dict[str, Any]) -> str:
+    """The tracking URI: ``MLFLOW_TRACKING_URI`` when set, else ``mlflow.tracking_uri``."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or params["mlflow"]["tracking_uri"]

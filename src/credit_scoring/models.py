@@ -1,0 +1,108 @@
+"""Model pipelines: preprocessing, optional resampling and a classifier, as one imblearn Pipeline.
+
+Every pipeline has the steps ``preprocess`` (a ColumnTransformer fitted on the training rows only),
+``sampler`` (SMOTE or ``"passthrough"``; imblearn applies it during ``fit`` only, so validation
+folds and production rows are never resampled) and ``model``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from imblearn.over_sampling import SMOTE
+from imblearn.pipeline import Pipeline
+from lightgbm import LGBMClassifier
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from xgboost import XGBClassifier
+
+MISSING_CATEGORY = "MISSING"
+
+# Families whose estimator handles NaN itself: numeric columns pass through unimputed.
+_NAN_NATIVE = {"xgboost", "lightgbm"}
+_SCALED = {"logreg"}
+
+
+def _make_estimator(family: str, params: dict[str, Any], seed: int) -> Any:
+    """Instantiate the classifier of ``family`` with fixed ``params`` and a seed."""
+    params = dict(params)
+    if family == "logreg":
+        return LogisticRegression(random_state=seed, **params)
+    if family == "random_forest":
+        return RandomForestClassifier(random_state=seed, n_jobs=1, **params)
+    if family == "xgboost":
+        return XGBClassifier(random_state=seed, n_jobs=1, eval_metric="auc", **params)
+    if family == "lightgbm":
+        return LGBMClassifier(random_state=seed, n_jobs=1, deterministic=True, **params)
+    raise ValueError(
+        f"unknown model family {family!r}: use logreg, random_forest, xgboost, lightgbm"
+    )
+
+
+def build_preprocessor(
+    numeric: list[str], categorical: list[str], *, impute: bool, scale: bool
+) -> ColumnTransformer:
+    """Impute/scale numeric columns and one-hot encode categorical ones.
+
+    Args:
+        numeric: numeric feature columns.
+        categorical: string feature columns; missing becomes its own category.
+        impute: median-impute numeric NaN (for estimators that cannot take NaN).
+        scale: standardise numeric columns (for linear models).
+    """
+    numeric_steps = []
+    if impute:
+        numeric_steps.append(SimpleImputer(strategy="median", keep_empty_features=True))
+    if scale:
+        numeric_steps.append(StandardScaler())
+    categorical_pipe = make_pipeline(
+        SimpleImputer(strategy="constant", fill_value=MISSING_CATEGORY),
+        OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=10, sparse_output=False),
+    )
+    return ColumnTransformer(
+        [
+            ("num", make_pipeline(*numeric_steps) if numeric_steps else "passthrough", numeric),
+            ("cat", categorical_pipe, categorical),
+        ],
+        verbose_feature_names_out=False,
+    )
+
+
+def build_pipeline(
+    family: str, params: dict[str, Any], numeric: list[str], categorical: list[str], seed: int
+) -> Pipeline:
+    """Return the unfitted ``preprocess -> sampler -> model`` pipeline of a model family."""
+    preprocess = build_preprocessor(
+        numeric, categorical, impute=family not in _NAN_NATIVE, scale=family in _SCALED
+    )
+    return Pipeline(
+        [
+            ("preprocess", preprocess),
+            ("sampler", "passthrough"),
+            ("model", _make_estimator(family, params, seed)),
+        ]
+    )
+
+
+def resolve_grid(grid: dict[str, list[Any]], seed: int) -> dict[str, list[Any]]:
+    """Turn the config's grid into GridSearchCV's: ``sampler: smote`` becomes a seeded SMOTE."""
+    samplers = {
+        "smote": SMOTE(random_state=seed),
+        "passthrough": "passthrough",
+        None: "passthrough",
+    }
+    resolved = {key: list(values) for key, values in grid.items()}
+    if "sampler" in resolved:
+        resolved["sampler"] = [samplers[value] for value in resolved["sampler"]]
+    return resolved
+
+
+def describe_params(params: dict[str, Any]) -> dict[str, str]:
+    """Human-readable grid point (SMOTE objects shown as ``smote``), for logs and MLflow."""
+    return {
+        key: ("smote" if isinstance(value, SMOTE) else str(value)) for key, value in params.items()
+    }

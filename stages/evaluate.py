@@ -1,0 +1,80 @@
+"""Stage evaluate: held-out metrics, cost/ROC/PR curves, and the champion by business score."""
+
+from pathlib import Path
+
+from credit_scoring import plots
+from credit_scoring.candidates import load_candidates
+from credit_scoring.cli import mlflow_tracking_uri, read_json, run_stage, write_json
+from credit_scoring.config import CostConfig, load_params
+from credit_scoring.datasets import feature_matrix
+from credit_scoring.evaluate import (
+    choose_champion,
+    cost_curve,
+    decision_metrics,
+    pr_points,
+    roc_points,
+)
+from credit_scoring.io import read_table
+from credit_scoring.schema import TARGET
+from credit_scoring.tracking import configure, log_evaluation
+
+
+def main() -> None:
+    params = load_params()
+    paths, n_points = params["paths"], params["evaluate"]["curve_points"]
+    processed, reports = Path(paths["processed_dir"]), Path(paths["reports_dir"])
+    costs = CostConfig(**params["cost"])
+    candidates = load_candidates(Path(paths["models_dir"]))
+    holdout = read_table(processed / "holdout.parquet")
+    X = feature_matrix(holdout, read_json(processed / "feature_columns.json"))
+    y = holdout[TARGET].to_numpy()
+
+    scores, curves = {}, {"cost": {}, "roc": {}, "pr": {}}
+    for family, candidate in candidates.items():
+        proba = candidate.pipeline.predict_proba(X)[:, 1]
+        held_out = decision_metrics(y, proba, candidate.threshold, costs)
+        scores[family] = {
+            "cv_auc": candidate.cv_auc,
+            "cv_business_score": candidate.cv_business_score,
+            "threshold": candidate.threshold,
+        } | {f"holdout_{name}": value for name, value in held_out.items()}
+        curves["cost"][family] = cost_curve(y, proba, costs, n_points)
+        curves["roc"][family] = roc_points(y, proba, n_points)
+        curves["pr"][family] = pr_points(y, proba, n_points)
+        for kind, frame in curves.items():
+            (reports / "plots" / kind).mkdir(parents=True, exist_ok=True)
+            frame[family].to_csv(reports / "plots" / kind / f"{family}.csv", index=False)
+
+    champion = choose_champion(scores)
+    figures = reports / "figures"
+    thresholds = {f: s["threshold"] for f, s in scores.items()}
+    plots.plot_cost_curves(curves["cost"], thresholds, figures / "cost_curves.png")
+    plots.plot_roc_curves(
+        curves["roc"], {f: s["holdout_auc"] for f, s in scores.items()}, figures / "roc.png"
+    )
+    plots.plot_pr_curves(curves["pr"], float(y.mean()), figures / "pr.png")
+
+    metrics = {
+        f"{family}.{name}": round(value, 6)
+        for family, s in scores.items()
+        for name, value in s.items()
+    }
+    metrics |= {f"champion.{name}": round(value, 6) for name, value in scores[champion].items()}
+    write_json(metrics, reports / "metrics.json")
+    write_json({"family": champion, **scores[champion]}, reports / "champion.json")
+
+    configure(mlflow_tracking_uri(params), params["mlflow"]["experiment"])
+    runs = read_json(reports / "mlflow_runs.json")
+    for family, family_scores in scores.items():
+        log_evaluation(runs.get(family), family_scores, [figures / "cost_curves.png"])
+    for family, s in scores.items():
+        marker = "  <- champion" if family == champion else ""
+        print(
+            f"{family:14s} cv AUC {s['cv_auc']:.4f} | holdout AUC {s['holdout_auc']:.4f} "
+            f"F1 {s['holdout_f1']:.4f} business {s['holdout_business_score']:.4f} "
+            f"at threshold {s['threshold']:.3f}{marker}"
+        )
+
+
+if __name__ == "__main__":
+    run_stage(main)

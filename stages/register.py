@@ -1,0 +1,93 @@
+"""Stage register: save the champion, register it under an MLflow alias, write its model card."""
+
+import shutil
+from pathlib import Path
+
+import mlflow
+
+from credit_scoring import tracking
+from credit_scoring.candidates import load_candidates
+from credit_scoring.cli import mlflow_tracking_uri, read_json, run_stage, write_json
+from credit_scoring.config import load_params
+from credit_scoring.datasets import feature_matrix
+from credit_scoring.io import read_table
+from credit_scoring.model_card import render_model_card
+
+
+def main() -> None:
+    params = load_params()
+    paths, settings = params["paths"], params["register"]
+    processed, reports = Path(paths["processed_dir"]), Path(paths["reports_dir"])
+    champion = read_json(reports / "champion.json")
+    candidate = load_candidates(Path(paths["models_dir"]))[champion["family"]]
+    columns = read_json(processed / "feature_columns.json")
+    manifest = read_json(reports / "data_manifest.json")
+    sample = feature_matrix(read_table(processed / "holdout.parquet").head(200), columns)
+    metadata = {
+        "family": candidate.family,
+        "threshold": candidate.threshold,
+        "features": columns,
+        "data_hash": manifest["data_hash"],
+        "data_source": manifest["source"],
+        "best_params": candidate.best_params,
+        "metrics": {k: v for k, v in champion.items() if k != "family"},
+        "costs": params["cost"],
+    }
+    champion_dir = Path(paths["models_dir"]) / "champion"
+    shutil.rmtree(champion_dir, ignore_errors=True)
+    tracking.save_model(candidate.pipeline, champion_dir, sample, metadata)
+
+    tracking.configure(mlflow_tracking_uri(params), params["mlflow"]["experiment"])
+    with mlflow.start_run(run_name=f"champion-{candidate.family}") as run:
+        mlflow.log_params({"family": candidate.family, "threshold": candidate.threshold})
+        mlflow.log_metrics(metadata["metrics"])
+        model_uri = tracking.log_model(candidate.pipeline, sample, metadata)
+    tags = {
+        "family": candidate.family,
+        "threshold": repr(candidate.threshold),
+        "features": tracking.dumps(columns["numeric"] + columns["categorical"]),
+        "data_hash": manifest["data_hash"],
+        "data_source": manifest["source"],
+        "source_train_run": read_json(reports / "mlflow_runs.json").get(candidate.family, ""),
+    } | {f"metric.{k}": repr(v) for k, v in metadata["metrics"].items()}
+    version = tracking.register_champion(
+        model_uri, settings["model_name"], settings["alias"], tags
+    )
+
+    registry = {
+        "model_name": settings["model_name"],
+        "version": version,
+        "alias": settings["alias"],
+        "run_id": run.info.run_id,
+        "model_uri": model_uri,
+    }
+    write_json(registry, reports / "registry.json")
+    card = (
+        registry
+        | metadata
+        | {
+            "champion_metrics": metadata["metrics"],
+            "metrics": _family_scores(reports),
+            "n_features": len(columns["numeric"]) + len(columns["categorical"]),
+            "release": None,
+        }
+    )
+    (reports / "model_card.md").write_text(render_model_card(card), encoding="utf-8")
+    print(
+        f"registered {settings['model_name']} v{version} as @{settings['alias']}: "
+        f"{candidate.family}, threshold {candidate.threshold:.3f}"
+    )
+
+
+def _family_scores(reports: Path) -> dict[str, dict[str, float]]:
+    """Per-family metrics, unflattened from reports/metrics.json."""
+    scores: dict[str, dict[str, float]] = {}
+    for key, value in read_json(reports / "metrics.json").items():
+        family, name = key.split(".", 1)
+        if family != "champion":
+            scores.setdefault(family, {})[name] = value
+    return scores
+
+
+if __name__ == "__main__":
+    run_stage(main)
