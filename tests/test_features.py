@@ -662,6 +662,27 @@ def test_build_features_same_columns_for_one_client(history: pd.DataFrame) -> No
     )
 
 
+def test_build_features_on_api_like_input(history: pd.DataFrame) -> None:
+    """A JSON-decoded client: object columns, None for missing, floats for ints, few columns."""
+    batch = build_features(_applications(), history, CONFIG)
+    payload = {k: (None if v is pd.NA else v) for k, v in app_row(SK_ID_CURR=1).items()}
+    payload.update(CODE_GENDER=None, CNT_CHILDREN=2.0)
+    one = build_features(pd.DataFrame([payload], dtype=object), history, CONFIG)
+    assert list(one.columns) == list(batch.columns)
+    assert list(one.dtypes) == list(batch.dtypes)
+    assert one.loc[0, "CREDIT_ANNUITY_RATIO"] == pytest.approx(20.0)
+    assert one.loc[0, "BUREAU_COUNT"] == 2
+    assert np.isnan(one.loc[0, "CODE_GENDER"])
+
+
+def test_side_table_with_missing_columns_gives_nan() -> None:
+    bureau = history_tables()["bureau"][["SK_ID_CURR", "SK_ID_BUREAU", "CREDIT_ACTIVE"]]
+    history = build_history_features({"bureau": bureau}, CONFIG)
+    assert list(history.columns) == history_feature_columns(CONFIG)
+    assert history.loc[1, "BUREAU_ACTIVE_COUNT"] == 1
+    assert np.isnan(history.loc[1, "BUREAU_AMT_CREDIT_SUM_SUM"])
+
+
 def test_split_feature_kinds(history: pd.DataFrame) -> None:
     features = build_features(_applications(), history, CONFIG)
     numeric, categorical = split_feature_kinds(features)

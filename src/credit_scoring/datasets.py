@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
@@ -41,4 +42,10 @@ def feature_matrix(frame: pd.DataFrame, columns: dict[str, list[str]]) -> pd.Dat
     missing = [c for c in wanted if c not in frame.columns]
     if missing:
         raise KeyError(f"missing feature column(s): {', '.join(missing[:10])}")
-    return frame[wanted]
+    matrix = frame[wanted].copy()
+    # One spelling of "missing" for categories (parquet gives None, pandas NaN or pd.NA), so the
+    # imputer fills it the same way in training and in serving.
+    for column in columns["categorical"]:
+        values = matrix[column].astype(object)
+        matrix[column] = values.where(values.notna(), np.nan)
+    return matrix

@@ -52,14 +52,8 @@ ADDRESS_FLAGS = (
     "REG_CITY_NOT_WORK_CITY",
     "LIVE_CITY_NOT_WORK_CITY",
 )
-# previous_application day columns that use the 365243 placeholder for "never".
-PREV_DAYS_COLUMNS = (
-    "DAYS_FIRST_DRAWING",
-    "DAYS_FIRST_DUE",
-    "DAYS_LAST_DUE_1ST_VERSION",
-    "DAYS_LAST_DUE",
-    "DAYS_TERMINATION",
-)
+# previous_application day columns aggregated here that use the 365243 placeholder ("never").
+PREV_PLACEHOLDER_DAYS = ("DAYS_LAST_DUE_1ST_VERSION", "DAYS_TERMINATION")
 BUREAU_TOP_CREDIT_TYPES = 5
 
 # One aggregation: (output column, source column or None for the group size, function).
@@ -76,21 +70,18 @@ def _ratio(numerator: pd.Series | np.ndarray, denominator: pd.Series | np.ndarra
 
     Args:
         numerator: values on top.
-        denominator: values below; 0 and NaN give NaN.
+        denominator: values below (aligned by position); 0 and NaN give NaN.
 
     Returns:
         The float64 ratio, indexed like ``numerator`` when it is a Series.
     """
-    num = (
-        pd.Series(numerator, dtype="float64")
-        if not isinstance(numerator, pd.Series)
-        else numerator
-    )
-    den = pd.Series(denominator, index=num.index, dtype="float64")
-    num = num.astype("float64")
-    den = den.where(den != 0)
-    result = num / den
-    return result.where(np.isfinite(result))
+    index = numerator.index if isinstance(numerator, pd.Series) else None
+    num = np.asarray(numerator, dtype="float64")
+    den = np.asarray(denominator, dtype="float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        values = num / np.where(den == 0, np.nan, den)
+    values[~np.isfinite(values)] = np.nan
+    return pd.Series(values, index=index, dtype="float64")
 
 
 def _slug(value: str) -> str:
@@ -127,34 +118,32 @@ def _category_indicators(
     return indicators
 
 
-def _group_agg(work: pd.DataFrame, keys: pd.Series, specs: Sequence[Agg]) -> pd.DataFrame:
-    """Aggregate ``work`` per key with a list of named aggregations (cythonised groupby).
+def _group_agg(
+    columns: Mapping[str, pd.Series | np.ndarray], keys: pd.Series, specs: Sequence[Agg]
+) -> pd.DataFrame:
+    """Aggregate columns per key with a list of named aggregations (cythonised groupby).
 
-    ``sum`` uses ``min_count=1`` (a group whose values are all NaN sums to NaN, not 0).
+    Columns are aggregated one at a time (no 2-D copy of the work columns); ``sum`` uses
+    ``min_count=1`` (a group whose values are all NaN sums to NaN, not 0).
 
     Args:
-        work: the columns to aggregate, aligned with ``keys``.
-        keys: the group key of each row (e.g. SK_ID_CURR).
+        columns: the values to aggregate by name, each aligned with ``keys`` (positionally).
+        keys: the group key of each row (e.g. SK_ID_CURR); its name names the output index.
         specs: ``(output name, source column or None for the group size, function)``.
 
     Returns:
-        One row per key (index named like ``keys``), one float64 column per spec, in spec order.
+        One row per key, one float64 column per spec, in spec order.
     """
-    grouped = work.groupby(keys.to_numpy(), sort=False)
-    by_func: dict[str, list[tuple[str, str | None]]] = {}
-    for out, column, func in specs:
-        by_func.setdefault(func, []).append((out, column))
+    work = pd.DataFrame({name: np.asarray(values) for name, values in columns.items()}, copy=False)
+    grouped = work.groupby(np.asarray(keys), sort=False)
     results: dict[str, pd.Series] = {}
-    for func, items in by_func.items():
+    for out, column, func in specs:
         if func == "size":
-            size = grouped.size()
-            results.update((out, size) for out, _ in items)
+            results[out] = grouped.size()
             continue
-        columns = list(dict.fromkeys(column for _, column in items))
-        selected = grouped[columns]
-        aggregated = selected.sum(min_count=1) if func == "sum" else getattr(selected, func)()
-        results.update((out, aggregated[column]) for out, column in items)
-    frame = pd.DataFrame({out: results[out] for out, _, _ in specs}, dtype="float64")
+        selected = grouped[column]
+        results[out] = selected.sum(min_count=1) if func == "sum" else getattr(selected, func)()
+    frame = pd.DataFrame(results, dtype="float64")
     frame.index = frame.index.astype("int64")
     frame.index.name = keys.name
     return frame
@@ -184,7 +173,7 @@ def _get_table(tables: Mapping[str, pd.DataFrame], table: str) -> pd.DataFrame:
     missing = [c for c in schema.table_columns(table) if c not in frame.columns]
     if missing:
         logger.warning(
-            "%s: %d schema columns missing, taken as NaN: %s", table, len(missing), missing
+            "%s: %d schema columns missing, taken as NaN: %s", table, len(missing), missing[:10]
         )
         frame = frame.assign(**dict.fromkeys(missing, np.nan))
     return frame
@@ -224,10 +213,12 @@ def _conform_application(app: pd.DataFrame) -> pd.DataFrame:
     columns, categorical = _application_columns()
     missing = [c for c in columns if c not in app.columns]
     if missing:
-        logger.warning("application: %d columns missing, taken as NaN: %s", len(missing), missing)
+        logger.warning(
+            "application: %d columns missing, taken as NaN: %s", len(missing), missing[:10]
+        )
     extra = [c for c in app.columns if c not in columns and c != TARGET]
     if extra:
-        logger.warning("application: ignoring %d non-schema columns: %s", len(extra), extra)
+        logger.warning("application: ignoring %d non-schema columns: %s", len(extra), extra[:10])
     out: dict[str, pd.Series] = {}
     for column in columns:
         values = app[column] if column in app.columns else pd.Series(np.nan, index=app.index)
@@ -353,24 +344,21 @@ def _bureau_features(bureau: pd.DataFrame, config: FeaturesConfig) -> pd.DataFra
     status_names = [f"BUREAU_{_slug(v)}_COUNT" for v in status_levels]
     type_levels = schema.known_categories("bureau", "CREDIT_TYPE")[:BUREAU_TOP_CREDIT_TYPES]
     type_names = [f"BUREAU_TYPE_{_slug(v)}_COUNT" for v in type_levels]
-    work = pd.DataFrame(
-        {
-            c: _numeric(bureau, c)
-            for c in (
-                "DAYS_CREDIT",
-                "DAYS_CREDIT_ENDDATE",
-                "CREDIT_DAY_OVERDUE",
-                "AMT_CREDIT_MAX_OVERDUE",
-                "CNT_CREDIT_PROLONG",
-                "AMT_CREDIT_SUM",
-                "AMT_CREDIT_SUM_DEBT",
-                "AMT_CREDIT_SUM_LIMIT",
-                "AMT_CREDIT_SUM_OVERDUE",
-                "AMT_ANNUITY",
-            )
-        },
-        index=bureau.index,
-    )
+    work: dict[str, pd.Series | np.ndarray] = {
+        c: _numeric(bureau, c)
+        for c in (
+            "DAYS_CREDIT",
+            "DAYS_CREDIT_ENDDATE",
+            "CREDIT_DAY_OVERDUE",
+            "AMT_CREDIT_MAX_OVERDUE",
+            "CNT_CREDIT_PROLONG",
+            "AMT_CREDIT_SUM",
+            "AMT_CREDIT_SUM_DEBT",
+            "AMT_CREDIT_SUM_LIMIT",
+            "AMT_CREDIT_SUM_OVERDUE",
+            "AMT_ANNUITY",
+        )
+    }
     indicators = _category_indicators(
         bureau["CREDIT_ACTIVE"], status_levels, status_names, "BUREAU_OTHER_STATUS_COUNT"
     )
@@ -454,15 +442,13 @@ def _bureau_balance_features(
     status = _status_values(levels)[_category_codes(balance["STATUS"], levels)]
     late = status >= 1
     recent = (balance["MONTHS_BALANCE"] >= -config.recent_months).to_numpy()
-    work = pd.DataFrame(
-        {
-            "LATE": late.astype(np.uint8),
-            "STATUS": status,
-            "RECENT": recent.astype(np.uint8),
-            "RECENT_LATE": (late & recent).astype(np.uint8),
-            "RECENT_STATUS": np.where(recent, status, np.nan).astype(np.float32),
-        }
-    )
+    work: dict[str, pd.Series | np.ndarray] = {
+        "LATE": late.astype(np.uint8),
+        "STATUS": status,
+        "RECENT": recent.astype(np.uint8),
+        "RECENT_LATE": (late & recent).astype(np.uint8),
+        "RECENT_STATUS": np.where(recent, status, np.nan).astype(np.float32),
+    }
     per_credit = _group_agg(
         work,
         balance[schema.BUREAU_ID].reset_index(drop=True),
@@ -538,8 +524,8 @@ def _previous_features(prev: pd.DataFrame, config: FeaturesConfig) -> pd.DataFra
         "DAYS_DECISION",
         "NFLAG_INSURED_ON_APPROVAL",
     )
-    work = pd.DataFrame({c: _numeric(prev, c) for c in raw}, index=prev.index)
-    for column in ("DAYS_LAST_DUE_1ST_VERSION", "DAYS_TERMINATION"):
+    work: dict[str, pd.Series | np.ndarray] = {c: _numeric(prev, c) for c in raw}
+    for column in PREV_PLACEHOLDER_DAYS:
         values = _numeric(prev, column)
         work[column] = values.mask(values == schema.DAYS_EMPLOYED_ANOMALY)
     indicators = _category_indicators(prev["NAME_CONTRACT_STATUS"], status_levels, status_names)
@@ -549,12 +535,14 @@ def _previous_features(prev: pd.DataFrame, config: FeaturesConfig) -> pd.DataFra
     )
     for name, values in indicators.items():
         work[name] = values
-    approved = work["PREV_APPROVED_COUNT"].to_numpy() == 1
-    refused = work["PREV_REFUSED_COUNT"].to_numpy() == 1
-    recent = (work["DAYS_DECISION"] >= -config.recent_days).to_numpy()
-    work["APPLICATION_CREDIT_RATIO"] = _ratio(work["AMT_APPLICATION"], work["AMT_CREDIT"])
-    work["APPROVED_AMT_CREDIT"] = work["AMT_CREDIT"].where(approved)
-    work["REFUSED_DAYS_DECISION"] = work["DAYS_DECISION"].where(refused)
+    approved = _equals(prev["NAME_CONTRACT_STATUS"], "Approved")
+    refused = _equals(prev["NAME_CONTRACT_STATUS"], "Refused")
+    credit = _numeric(prev, "AMT_CREDIT")
+    decision = _numeric(prev, "DAYS_DECISION")
+    recent = (decision >= -config.recent_days).to_numpy()
+    work["APPLICATION_CREDIT_RATIO"] = _ratio(_numeric(prev, "AMT_APPLICATION"), credit)
+    work["APPROVED_AMT_CREDIT"] = credit.where(approved)
+    work["REFUSED_DAYS_DECISION"] = decision.where(refused)
     work["RECENT"] = recent.astype(np.uint8)
     work["RECENT_REFUSED"] = (recent & refused).astype(np.uint8)
 
@@ -596,6 +584,58 @@ def _previous_features(prev: pd.DataFrame, config: FeaturesConfig) -> pd.DataFra
     return out
 
 
+def _loan_month_order(clients: np.ndarray, loans: np.ndarray, months: np.ndarray) -> np.ndarray:
+    """Return a row order grouping rows by (client, loan), months ascending within a loan.
+
+    Missing months come first in their loan; groups are in first-appearance order.
+
+    One argsort of a combined integer key (much faster than a 3-key lexsort on 10M rows), with
+    a lexsort fallback when the key could overflow int64.
+    """
+    client_codes, client_levels = pd.factorize(clients)
+    loan_codes, loan_levels = pd.factorize(loans)
+    month_codes, month_levels = pd.factorize(months, sort=True)
+    sizes = (len(client_levels) + 1, len(loan_levels) + 1, len(month_levels) + 1)
+    if float(sizes[0]) * sizes[1] * sizes[2] >= 2.0**62:
+        return np.lexsort((month_codes, loan_codes, client_codes))
+    key = ((client_codes.astype(np.int64) + 1) * sizes[1] + (loan_codes + 1)) * sizes[2]
+    return np.argsort(key + (month_codes + 1), kind="stable")
+
+
+def _pos_loan_features(pos: pd.DataFrame) -> pd.DataFrame:
+    """Roll POS_CASH_balance up to each loan (its last month), then to the client.
+
+    Args:
+        pos: POS_CASH_balance rows.
+
+    Returns:
+        One row per client: POS_LOANS_COUNT, POS_COMPLETED_COUNT (loans with a Completed month),
+        POS_REMAINING_INSTALMENTS_SUM (CNT_INSTALMENT_FUTURE at each loan's last month).
+    """
+    clients = pos[CLIENT_ID].to_numpy()
+    loans = pos[schema.PREVIOUS_ID].to_numpy()
+    order = _loan_month_order(clients, loans, _numeric(pos, "MONTHS_BALANCE").to_numpy())
+    clients, loans = clients[order], loans[order]
+    starts = np.flatnonzero(
+        np.r_[True, (clients[1:] != clients[:-1]) | (loans[1:] != loans[:-1])][: len(order)]
+    )
+    ends = np.r_[starts[1:], len(order)][: len(starts)] - 1
+    completed = _equals(pos["NAME_CONTRACT_STATUS"], "Completed")[order].astype(np.uint8)
+    loan_columns = {
+        "COMPLETED": np.maximum.reduceat(completed, starts) if len(order) else completed,
+        "REMAINING": _numeric(pos, "CNT_INSTALMENT_FUTURE").to_numpy()[order][ends],
+    }
+    return _group_agg(
+        loan_columns,
+        pd.Series(clients[starts], name=CLIENT_ID),
+        [
+            ("POS_LOANS_COUNT", None, "size"),
+            ("POS_COMPLETED_COUNT", "COMPLETED", "sum"),
+            ("POS_REMAINING_INSTALMENTS_SUM", "REMAINING", "sum"),
+        ],
+    )
+
+
 def _pos_features(pos: pd.DataFrame, config: FeaturesConfig) -> pd.DataFrame:
     """Aggregate monthly POS / cash loan balances per client, prefix POS_.
 
@@ -612,20 +652,17 @@ def _pos_features(pos: pd.DataFrame, config: FeaturesConfig) -> pd.DataFrame:
     dpd = _numeric(pos, "SK_DPD")
     dpd_def = _numeric(pos, "SK_DPD_DEF")
     recent = (months >= -config.recent_months).to_numpy()
-    work = pd.DataFrame(
-        {
-            "MONTHS_BALANCE": months,
-            "SK_DPD": dpd,
-            "SK_DPD_DEF": dpd_def,
-            "DPD": (dpd > 0).astype("float64").where(dpd.notna()),
-            "DPD_DEF": (dpd_def > 0).astype("float64").where(dpd_def.notna()),
-            "CNT_INSTALMENT": _numeric(pos, "CNT_INSTALMENT"),
-            "RECENT": recent.astype(np.uint8),
-            "RECENT_SK_DPD": dpd.where(recent),
-            "RECENT_DPD": (dpd > 0).astype("float64").where(dpd.notna() & recent),
-        },
-        index=pos.index,
-    )
+    work: dict[str, pd.Series | np.ndarray] = {
+        "MONTHS_BALANCE": months,
+        "SK_DPD": dpd,
+        "SK_DPD_DEF": dpd_def,
+        "DPD": (dpd > 0).astype("float64").where(dpd.notna()),
+        "DPD_DEF": (dpd_def > 0).astype("float64").where(dpd_def.notna()),
+        "CNT_INSTALMENT": _numeric(pos, "CNT_INSTALMENT"),
+        "RECENT": recent.astype(np.uint8),
+        "RECENT_SK_DPD": dpd.where(recent),
+        "RECENT_DPD": (dpd > 0).astype("float64").where(dpd.notna() & recent),
+    }
     out = _group_agg(
         work,
         keys,
@@ -645,21 +682,8 @@ def _pos_features(pos: pd.DataFrame, config: FeaturesConfig) -> pd.DataFrame:
         ],
     )
     del work
-    loans = pos[[CLIENT_ID, schema.PREVIOUS_ID]]
-    out["POS_LOANS_COUNT"] = loans.groupby(CLIENT_ID)[schema.PREVIOUS_ID].nunique()
-    completed = _equals(pos["NAME_CONTRACT_STATUS"], "Completed")
-    out["POS_COMPLETED_COUNT"] = (
-        loans[completed].groupby(CLIENT_ID)[schema.PREVIOUS_ID].nunique().reindex(out.index)
-    )
-    last_month = months.groupby([keys, pos[schema.PREVIOUS_ID]]).transform("max")
-    is_last = (months == last_month).to_numpy()
-    out["POS_REMAINING_INSTALMENTS_SUM"] = (
-        _numeric(pos, "CNT_INSTALMENT_FUTURE")[is_last]
-        .groupby(keys[is_last])
-        .sum(min_count=1)
-        .reindex(out.index)
-    )
-    return out.astype("float64")
+    loans = _pos_loan_features(pos)
+    return out.join(loans, how="left")
 
 
 def _installments_features(inst: pd.DataFrame, config: FeaturesConfig) -> pd.DataFrame:
@@ -682,24 +706,21 @@ def _installments_features(inst: pd.DataFrame, config: FeaturesConfig) -> pd.Dat
     late = (delay > 0).astype("float64").where(delay.notna())
     ratio = _ratio(paid, due)
     recent = (_numeric(inst, "DAYS_INSTALMENT") >= -config.recent_days).to_numpy()
-    work = pd.DataFrame(
-        {
-            "AMT_INSTALMENT": due,
-            "AMT_PAYMENT": paid,
-            "PAYMENT_RATIO": ratio,
-            "PAYMENT_DIFF": due - paid,
-            "DAYS_LATE": days_late,
-            "DAYS_EARLY": (-delay).clip(lower=0),
-            "LATE": late,
-            "LATE_FLAG": (delay > 0).astype(np.uint8),
-            "UNDERPAID": (paid < due).astype("float64").where(paid.notna() & due.notna()),
-            "RECENT": recent.astype(np.uint8),
-            "RECENT_PAYMENT_RATIO": ratio.where(recent),
-            "RECENT_DAYS_LATE": days_late.where(recent),
-            "RECENT_LATE": late.where(recent),
-        },
-        index=inst.index,
-    )
+    work: dict[str, pd.Series | np.ndarray] = {
+        "AMT_INSTALMENT": due,
+        "AMT_PAYMENT": paid,
+        "PAYMENT_RATIO": ratio,
+        "PAYMENT_DIFF": due - paid,
+        "DAYS_LATE": days_late,
+        "DAYS_EARLY": (-delay).clip(lower=0),
+        "LATE": late,
+        "LATE_FLAG": (delay > 0).astype(np.uint8),
+        "UNDERPAID": (paid < due).astype("float64").where(paid.notna() & due.notna()),
+        "RECENT": recent.astype(np.uint8),
+        "RECENT_PAYMENT_RATIO": ratio.where(recent),
+        "RECENT_DAYS_LATE": days_late.where(recent),
+        "RECENT_LATE": late.where(recent),
+    }
     out = _group_agg(
         work,
         inst[CLIENT_ID],
@@ -749,29 +770,26 @@ def _credit_card_features(cc: pd.DataFrame, config: FeaturesConfig) -> pd.DataFr
     utilisation = _ratio(balance, limit)
     has_minimum = (minimum > 0) & paid.notna()
     recent = (_numeric(cc, "MONTHS_BALANCE") >= -config.recent_months).to_numpy()
-    work = pd.DataFrame(
-        {
-            "UTILISATION": utilisation,
-            "AMT_BALANCE": balance,
-            "AMT_CREDIT_LIMIT_ACTUAL": limit,
-            "AMT_DRAWINGS_CURRENT": drawings,
-            "AMT_DRAWINGS_ATM_CURRENT": _numeric(cc, "AMT_DRAWINGS_ATM_CURRENT"),
-            "CNT_DRAWINGS_CURRENT": _numeric(cc, "CNT_DRAWINGS_CURRENT"),
-            "AMT_PAYMENT_TOTAL_CURRENT": paid,
-            "PAYMENT_MIN_RATIO": _ratio(paid, minimum),
-            "BELOW_MIN": (paid < minimum).astype("float64").where(has_minimum),
-            "AMT_TOTAL_RECEIVABLE": _numeric(cc, "AMT_TOTAL_RECEIVABLE"),
-            "CNT_INSTALMENT_MATURE_CUM": _numeric(cc, "CNT_INSTALMENT_MATURE_CUM"),
-            "SK_DPD": dpd,
-            "SK_DPD_DEF": _numeric(cc, "SK_DPD_DEF"),
-            "DPD": (dpd > 0).astype("float64").where(dpd.notna()),
-            "RECENT": recent.astype(np.uint8),
-            "RECENT_UTILISATION": utilisation.where(recent),
-            "RECENT_DRAWINGS": drawings.where(recent),
-            "RECENT_SK_DPD": dpd.where(recent),
-        },
-        index=cc.index,
-    )
+    work: dict[str, pd.Series | np.ndarray] = {
+        "UTILISATION": utilisation,
+        "AMT_BALANCE": balance,
+        "AMT_CREDIT_LIMIT_ACTUAL": limit,
+        "AMT_DRAWINGS_CURRENT": drawings,
+        "AMT_DRAWINGS_ATM_CURRENT": _numeric(cc, "AMT_DRAWINGS_ATM_CURRENT"),
+        "CNT_DRAWINGS_CURRENT": _numeric(cc, "CNT_DRAWINGS_CURRENT"),
+        "AMT_PAYMENT_TOTAL_CURRENT": paid,
+        "PAYMENT_MIN_RATIO": _ratio(paid, minimum),
+        "BELOW_MIN": (paid < minimum).astype("float64").where(has_minimum),
+        "AMT_TOTAL_RECEIVABLE": _numeric(cc, "AMT_TOTAL_RECEIVABLE"),
+        "CNT_INSTALMENT_MATURE_CUM": _numeric(cc, "CNT_INSTALMENT_MATURE_CUM"),
+        "SK_DPD": dpd,
+        "SK_DPD_DEF": _numeric(cc, "SK_DPD_DEF"),
+        "DPD": (dpd > 0).astype("float64").where(dpd.notna()),
+        "RECENT": recent.astype(np.uint8),
+        "RECENT_UTILISATION": utilisation.where(recent),
+        "RECENT_DRAWINGS": drawings.where(recent),
+        "RECENT_SK_DPD": dpd.where(recent),
+    }
     return _group_agg(
         work,
         cc[CLIENT_ID],

@@ -1,0 +1,37 @@
+"""POST /predict, /predict/batch, /predict/batch/csv: score applications."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, UploadFile
+
+from credit_scoring.api.csv_input import parse_applications_csv
+from credit_scoring.api.deps import ServiceDep, SettingsDep, require_api_key
+from credit_scoring.api.errors import invalid
+from credit_scoring.api.schemas import BatchRequest, BatchResponse, PredictRequest, PredictResponse
+
+router = APIRouter(tags=["scoring"], dependencies=[Depends(require_api_key)])
+
+
+@router.post("/predict", response_model=PredictResponse)
+def predict(body: PredictRequest, service: ServiceDep) -> dict[str, Any]:
+    """Score one application: probability of default, decision, reasons."""
+    return service.score([body])[0]
+
+
+@router.post("/predict/batch", response_model=BatchResponse)
+def predict_batch(body: BatchRequest, service: ServiceDep, settings: SettingsDep) -> dict:
+    """Score several applications in one pass (at most ``CREDIT_API_MAX_BATCH``)."""
+    if len(body.applications) > settings.max_batch:
+        raise invalid(("body", "applications"), f"at most {settings.max_batch} applications")
+    results = service.score(body.applications)
+    return {"results": results, "n": len(results)}
+
+
+@router.post("/predict/batch/csv", response_model=BatchResponse)
+def predict_batch_csv(file: UploadFile, service: ServiceDep, settings: SettingsDep) -> dict:
+    """Score the application rows of an uploaded CSV (history from the store)."""
+    requests = parse_applications_csv(file.file.read(), settings.max_batch)
+    results = service.score(requests)
+    return {"results": results, "n": len(results)}

@@ -1,0 +1,274 @@
+"""Request and response models; the application and history row models come from the schema.
+
+Every Kaggle column is a field: numeric columns are ``int``/``float`` (a JSON number, ``null`` for
+missing), categorical columns are strings. Unknown fields are refused (422 naming the field), as
+are values :data:`credit_scoring.validate.DOMAIN_BOUNDS` calls impossible, ``FLAG_*`` numbers other
+than 0/1, text or booleans where a number is expected, infinities and absurdly large numbers. A
+NaN number (``NaN`` in lenient JSON, or an empty CSV cell) means "missing".
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    create_model,
+)
+from pydantic_core import PydanticCustomError
+
+from credit_scoring import schema
+from credit_scoring.validate import DOMAIN_BOUNDS
+
+APPLICATION_TABLE = "application_test"
+# Fields an application must carry (non-null). AMT_ANNUITY is optional: a few genuine
+# applications lack it, and the features and models handle it missing.
+REQUIRED_FIELDS = ("AMT_INCOME_TOTAL", "AMT_CREDIT", "DAYS_BIRTH", "DAYS_EMPLOYED")
+# Keys a history row must carry to be linked to its credit / previous loan.
+HISTORY_LINK_KEYS: dict[str, tuple[str, ...]] = {
+    "bureau": (schema.BUREAU_ID,),
+    "bureau_balance": (schema.BUREAU_ID,),
+    "previous_application": (schema.PREVIOUS_ID,),
+    "POS_CASH_balance": (schema.PREVIOUS_ID,),
+    "installments_payments": (schema.PREVIOUS_ID,),
+    "credit_card_balance": (schema.PREVIOUS_ID,),
+}
+# Larger magnitudes are input errors (the largest Kaggle amounts are around 1e8).
+MAX_ABS_NUMBER = 1e15
+MAX_TEXT_LENGTH = 200
+MAX_HISTORY_ROWS = 20_000
+
+Decision = Literal["granted", "refused"]
+HistorySource = Literal["request", "store", "none"]
+
+
+def domain_bounds(column: str) -> tuple[float | None, float | None]:
+    """Impossible-value bounds of a numeric column, as the ingest validator applies them."""
+    if column.startswith("FLAG_"):
+        return 0, 1
+    return DOMAIN_BOUNDS.get(column, (None, None))
+
+
+def _number(value: Any) -> Any:
+    """Accept JSON numbers only: NaN becomes None, text/booleans/infinities/huge values fail."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise PydanticCustomError(
+            "wrong_type",
+            "wrong type: expected a number or null, got {kind}",
+            {"kind": _kind(value)},
+        )
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if abs(value) > MAX_ABS_NUMBER or not math.isfinite(value):
+        raise PydanticCustomError(
+            "out_of_range",
+            "number out of range: |value| must be finite and at most {limit}",
+            {"limit": f"{MAX_ABS_NUMBER:g}"},
+        )
+    return value
+
+
+def _required_number(value: Any) -> Any:
+    """Like :func:`_number`, but null (or NaN) is refused: the field is required."""
+    value = _number(value)
+    if value is None:
+        raise PydanticCustomError("missing_value", "required field: a number is needed, not null")
+    return value
+
+
+def _kind(value: Any) -> str:
+    """JSON name of a value's type, for error messages."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list | tuple):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def _bounds_check(low: float | None, high: float | None):
+    """An after-validator refusing values outside ``[low, high]`` (None: unbounded)."""
+
+    def check(value: float | int | None) -> float | int | None:
+        if value is None:
+            return None
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise PydanticCustomError(
+                "impossible_value",
+                "impossible value {value}: must be within [{low}, {high}]",
+                {
+                    "value": value,
+                    "low": "-inf" if low is None else low,
+                    "high": "inf" if high is None else high,
+                },
+            )
+        return value
+
+    return check
+
+
+def _field(column: str, kind: str, required: bool) -> tuple[Any, Any]:
+    """``(annotation, default)`` of one schema column for :func:`pydantic.create_model`."""
+    if kind == "category":
+        text = Annotated[str, StringConstraints(max_length=MAX_TEXT_LENGTH)]
+        return (text if required else text | None), (... if required else None)
+    base: type = int if kind == "int" else float
+    validators: list[Any] = [BeforeValidator(_required_number if required else _number)]
+    low, high = domain_bounds(column)
+    if low is not None or high is not None:
+        validators.append(AfterValidator(_bounds_check(low, high)))
+    annotation = Annotated[base if required else base | None, *validators]
+    return annotation, (... if required else None)
+
+
+def table_model(
+    table: str, name: str, required: tuple[str, ...] = (), exclude: tuple[str, ...] = ()
+) -> type[BaseModel]:
+    """A pydantic model with one optional field per column of ``table`` (extra fields refused).
+
+    Args:
+        table: Kaggle table name.
+        name: class name of the model.
+        required: columns that must be present and non-null.
+        exclude: columns left out.
+
+    Returns:
+        The generated model class.
+    """
+    fields = {
+        column: _field(column, kind, column in required)
+        for column, kind in schema.column_kinds(table).items()
+        if column not in exclude
+    }
+    config = ConfigDict(extra="forbid", protected_namespaces=())
+    return create_model(name, __config__=config, __doc__=f"One row of {table}.", **fields)
+
+
+ApplicationIn = table_model(APPLICATION_TABLE, "ApplicationIn", REQUIRED_FIELDS, (schema.TARGET,))
+ApplicationIn.__doc__ = (
+    "The raw application (Kaggle application columns; SK_ID_CURR optional, "
+    f"required: {', '.join(REQUIRED_FIELDS)})."
+)
+HISTORY_ROW_MODELS: dict[str, type[BaseModel]] = {
+    table: table_model(table, f"{table.title().replace('_', '')}Row", HISTORY_LINK_KEYS[table])
+    for table in schema.HISTORY_TABLES
+}
+
+
+def _rows(table: str) -> Any:
+    """Annotation of an optional list of ``table`` rows."""
+    row = HISTORY_ROW_MODELS[table]
+    return Annotated[list[row] | None, Field(max_length=MAX_HISTORY_ROWS)], None  # type: ignore[valid-type]
+
+
+HistoryIn = create_model(
+    "HistoryIn",
+    __config__=ConfigDict(extra="forbid"),
+    __doc__="The client's side-table rows (a missing or empty table means no rows).",
+    **{table: _rows(table) for table in schema.HISTORY_TABLES},
+)
+
+
+class PredictRequest(BaseModel):
+    """One application to score, with its history rows (null: looked up in the history store)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    application: ApplicationIn  # type: ignore[valid-type]
+    history: HistoryIn | None = None  # type: ignore[valid-type]
+
+
+class BatchRequest(BaseModel):
+    """Several applications scored in one call (at most ``CREDIT_API_MAX_BATCH``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    applications: list[PredictRequest] = Field(min_length=1)
+
+
+class Reason(BaseModel):
+    """One feature's SHAP contribution to the decision."""
+
+    feature: str
+    value: float | str | None
+    contribution: float
+    direction: str
+
+
+class ModelInfo(BaseModel):
+    """The model that took a decision."""
+
+    model_config = ConfigDict(protected_namespaces=())
+
+    name: str
+    version: str | None
+    family: str
+    source: Literal["registry", "local"]
+
+
+class PredictResponse(BaseModel):
+    """A scored application: probability of default, decision and its reasons."""
+
+    model_config = ConfigDict(protected_namespaces=())
+
+    sk_id_curr: int | None
+    probability: float
+    decision: Decision
+    threshold: float
+    model: ModelInfo
+    reasons: list[Reason]
+    base_value: float | None
+    units: str | None
+    history_source: HistorySource
+    request_id: str
+    warnings: list[str] = []
+
+
+class BatchResponse(BaseModel):
+    """The decisions of a batch, in request order."""
+
+    results: list[PredictResponse]
+    n: int
+
+
+class HealthResponse(BaseModel):
+    """Liveness and model status."""
+
+    model_config = ConfigDict(protected_namespaces=())
+
+    status: Literal["ok", "unavailable"]
+    model_loaded: bool
+    model_version: str | None
+
+
+class FeatureColumns(BaseModel):
+    """The model's input columns."""
+
+    numeric: list[str]
+    categorical: list[str]
+
+
+class ModelDetails(BaseModel):
+    """Everything known about the serving model."""
+
+    name: str
+    version: str | None
+    family: str
+    threshold: float
+    features: FeatureColumns
+    metrics: dict[str, float]
+    data_hash: str | None
+    data_source: str | None
+    source: Literal["registry", "local"]
+    uri: str

@@ -1,0 +1,259 @@
+"""The scoring service: validated requests -> features -> probability, decision, reasons, log.
+
+Features are built by the pipeline's own functions (:func:`credit_scoring.features.build_features`
+and :func:`~credit_scoring.features.build_history_features`), so a client scored by the API gets
+exactly the features the model was trained and evaluated on. A request's history comes from its
+own side-table rows when given, else from the history store (clients known to the pipeline),
+else is empty (NaN aggregates, 0 counts), as for a client without any history.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from credit_scoring import schema
+from credit_scoring.api.checks import application_warnings
+from credit_scoring.api.decision_log import DecisionLog, DecisionRecord, canonical_json, input_hash
+from credit_scoring.api.model_loader import LoadedModel
+from credit_scoring.api.schemas import APPLICATION_TABLE, PredictRequest
+from credit_scoring.api.stores import HistoryStore, json_safe
+from credit_scoring.config import FeaturesConfig
+from credit_scoring.datasets import feature_matrix
+from credit_scoring.features import build_features, build_history_features
+
+logger = logging.getLogger(__name__)
+
+CLIENT_ID = schema.CLIENT_ID
+# Keys renumbered per request so that the rows of different requests never mix in a batch.
+RENUMBERED_KEYS = (schema.BUREAU_ID, schema.PREVIOUS_ID)
+REFUSED, GRANTED = "refused", "granted"
+
+
+class DecisionLogError(RuntimeError):
+    """A decision could not be written to the decision log (so it is not returned)."""
+
+
+def decide(probability: float, threshold: float) -> str:
+    """``"refused"`` when the probability of default is at or above the threshold."""
+    return REFUSED if probability >= threshold else GRANTED
+
+
+class ScoringService:
+    """Scores applications with the loaded model and logs every decision.
+
+    Attributes:
+        model: the serving model and its metadata.
+        config: feature parameters of the pipeline run.
+        history: stored history aggregates of known clients.
+        explainer: SHAP explainer of the model (None: decisions come without reasons).
+        decision_log: where decisions are written.
+        top_k: reasons returned per decision.
+    """
+
+    def __init__(
+        self,
+        model: LoadedModel,
+        config: FeaturesConfig,
+        history: HistoryStore,
+        explainer: Any | None,
+        decision_log: DecisionLog,
+        top_k: int,
+    ) -> None:
+        self.model = model
+        self.config = config
+        self.history = history
+        self.explainer = explainer
+        self.decision_log = decision_log
+        self.top_k = top_k
+
+    def model_info(self) -> dict[str, Any]:
+        """``{"name", "version", "family", "source"}`` of the serving model."""
+        model = self.model
+        return {
+            "name": model.name,
+            "version": model.version,
+            "family": model.family,
+            "source": model.source,
+        }
+
+    def warm_up(self) -> None:
+        """Score one empty application (no logging): checks the features match the model."""
+        application = dict.fromkeys(schema.table_columns(APPLICATION_TABLE))
+        frame = pd.DataFrame([application]).drop(columns=[schema.TARGET], errors="ignore")
+        frame[CLIENT_ID] = 0
+        X = self.model_input(build_features(frame, None, self.config))
+        self.model.pipeline.predict_proba(X)
+        if self.explainer is not None:
+            self.explainer.reasons(X, self.top_k)
+
+    def score(self, requests: list[PredictRequest]) -> list[dict[str, Any]]:
+        """Score, explain and log ``requests`` (one vectorised pass for the whole list).
+
+        Args:
+            requests: validated applications with optional history rows.
+
+        Returns:
+            One response dict per request (the fields of ``PredictResponse``), in order.
+
+        Raises:
+            DecisionLogError: when the decisions cannot be logged.
+        """
+        start = time.perf_counter()
+        features, sources = self.build_features(requests)
+        X = self.model_input(features)
+        probabilities = self.model.pipeline.predict_proba(X)[:, 1]
+        reasons, explain_warning = self._reasons(X)
+        latency_ms = (time.perf_counter() - start) * 1000.0
+        now = datetime.now(UTC)
+        responses, records = [], []
+        for i, request in enumerate(requests):
+            application = request.application.model_dump(exclude_none=True)
+            probability = float(probabilities[i])
+            response = {
+                "sk_id_curr": application.get(CLIENT_ID),
+                "probability": probability,
+                "decision": decide(probability, self.model.threshold),
+                "threshold": self.model.threshold,
+                "model": self.model_info(),
+                "reasons": reasons[i],
+                "base_value": None if self.explainer is None else self.explainer.expected_value,
+                "units": None if self.explainer is None else self.explainer.units,
+                "history_source": sources[i],
+                "request_id": str(uuid.uuid4()),
+                "warnings": application_warnings(application) + explain_warning,
+            }
+            responses.append(response)
+            records.append(self._record(request, application, response, now, latency_ms))
+        try:
+            self.decision_log.record(records)
+        except Exception as exc:
+            logger.exception("decision log write failed for %d decision(s)", len(records))
+            raise DecisionLogError("decision log unavailable: decision not recorded") from exc
+        return responses
+
+    def _record(
+        self,
+        request: PredictRequest,
+        application: dict[str, Any],
+        response: dict[str, Any],
+        now: datetime,
+        latency_ms: float,
+    ) -> DecisionRecord:
+        """The decision-log row of one scored request."""
+        return DecisionRecord(
+            request_id=response["request_id"],
+            created_at=now,
+            sk_id_curr=response["sk_id_curr"],
+            input_hash=input_hash(request.model_dump(exclude_none=True)),
+            probability=response["probability"],
+            decision=response["decision"],
+            threshold=response["threshold"],
+            model_name=self.model.name,
+            model_version=self.model.version,
+            history_source=response["history_source"],
+            latency_ms=latency_ms,
+            application=canonical_json(application),
+        )
+
+    def _reasons(self, X: pd.DataFrame) -> tuple[list[list[dict[str, Any]]], list[str]]:
+        """Top-k SHAP reasons per row, JSON-safe; an explainer failure gives none and a warning."""
+        if self.explainer is None:
+            return [[] for _ in range(len(X))], ["no explainer loaded: reasons unavailable"]
+        try:
+            rows = self.explainer.reasons(X, self.top_k)
+        except Exception:
+            logger.exception("SHAP explanation failed for %d row(s)", len(X))
+            return [[] for _ in range(len(X))], ["explanation failed: reasons unavailable"]
+        return [[_safe_reason(reason) for reason in row] for row in rows], []
+
+    def model_input(self, features: pd.DataFrame) -> pd.DataFrame:
+        """The model's input columns, as the pipeline builds them (``datasets.feature_matrix``)."""
+        return feature_matrix(features, self.model.features)
+
+    def build_features(self, requests: list[PredictRequest]) -> tuple[pd.DataFrame, list[str]]:
+        """Model features of each request, and where each one's history came from.
+
+        Rows are keyed internally by position (SK_ID_CURR may be absent or repeated in a batch).
+
+        Returns:
+            ``(features, history sources)``: one row per request, in order.
+        """
+        columns = [c for c in schema.table_columns(APPLICATION_TABLE) if c != schema.TARGET]
+        applications = pd.DataFrame(
+            [request.application.model_dump() for request in requests], columns=columns
+        )
+        applications[CLIENT_ID] = np.arange(len(requests), dtype="int64")
+        sources, stored, given = [], [], []
+        for key, request in enumerate(requests):
+            sk_id_curr = request.application.SK_ID_CURR
+            if request.history is not None:
+                sources.append("request")
+                given.append((key, request.history))
+            elif sk_id_curr in self.history:
+                sources.append("store")
+                stored.append((key, sk_id_curr))
+            else:
+                sources.append("none")
+        parts = []
+        if stored:
+            rows = self.history.rows([sk_id_curr for _, sk_id_curr in stored])
+            parts.append(rows.set_axis(pd.Index([k for k, _ in stored], name=CLIENT_ID)))
+        if given:
+            parts.append(build_history_features(history_tables(given), self.config))
+        history = pd.concat(parts) if parts else None
+        return build_features(applications, history, self.config), sources
+
+
+def history_tables(histories: list[tuple[int, Any]]) -> dict[str, pd.DataFrame]:
+    """The side-table rows of several requests as typed tables, each request's rows keyed apart.
+
+    Args:
+        histories: ``(internal client key, HistoryIn)`` pairs; SK_ID_CURR of every row becomes
+            the key, and SK_ID_BUREAU / SK_ID_PREV are renumbered per request (links kept).
+
+    Returns:
+        ``{table: frame}`` with the schema columns (absent ones NaN) of every non-empty table.
+    """
+    counter = itertools.count(1)
+    rows: dict[str, list[dict[str, Any]]] = {table: [] for table in schema.HISTORY_TABLES}
+    for key, history in histories:
+        renumbered: dict[tuple[str, int], int] = {}
+        for table in schema.HISTORY_TABLES:
+            for row in getattr(history, table) or ():
+                record = row.model_dump()
+                if CLIENT_ID in record:
+                    record[CLIENT_ID] = key
+                for column in RENUMBERED_KEYS:
+                    if column in record:
+                        record[column] = renumbered.setdefault(
+                            (column, record[column]), next(counter)
+                        )
+                rows[table].append(record)
+    return {table: _typed(table, records) for table, records in rows.items() if records}
+
+
+def _typed(table: str, records: list[dict[str, Any]]) -> pd.DataFrame:
+    """Rows of ``table`` as a frame typed like the ingested tables (numbers, string categories)."""
+    frame = pd.DataFrame(records, columns=schema.table_columns(table))
+    for column, kind in schema.column_kinds(table).items():
+        if kind == "category":
+            frame[column] = frame[column].astype("string")
+        else:
+            frame[column] = pd.to_numeric(frame[column], errors="coerce")
+    return frame
+
+
+def _safe_reason(reason: dict[str, Any]) -> dict[str, Any]:
+    """A reason with JSON-safe value and contribution."""
+    return reason | {
+        "value": json_safe(reason["value"]),
+        "contribution": float(np.nan_to_num(reason["contribution"])),
+    }

@@ -1,0 +1,129 @@
+"""Everything the API loads once at startup, assembled from the settings.
+
+A failure to load the model (or its feature settings, or the decision log) leaves the API up but
+unavailable (``/health`` says so, scoring answers 503) with the reason in the log; the client and
+population stores fail independently.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from credit_scoring.api.decision_log import DecisionLog
+from credit_scoring.api.model_loader import LoadedModel, load_champion
+from credit_scoring.api.population import Population
+from credit_scoring.api.service import ScoringService
+from credit_scoring.api.settings import ApiSettings
+from credit_scoring.api.stores import ClientStore, HistoryStore
+from credit_scoring.config import ExplainConfig, FeaturesConfig, load_params
+from credit_scoring.datasets import feature_matrix
+from credit_scoring.explain import PipelineExplainer
+from credit_scoring.schema import TARGET
+
+logger = logging.getLogger(__name__)
+
+EXPLAIN_FIELDS = {f.name for f in fields(ExplainConfig)}
+
+
+@dataclass
+class ApiState:
+    """What the routes serve from (None where loading failed).
+
+    Attributes:
+        settings: the API settings.
+        service: the scoring service (model, history, explainer, decision log).
+        clients: production applications.
+        population: training population summaries.
+        error: why the service is missing.
+    """
+
+    settings: ApiSettings
+    service: ScoringService | None = None
+    clients: ClientStore | None = None
+    population: Population | None = None
+    error: str | None = None
+
+    def close(self) -> None:
+        """Release the decision log's connections."""
+        if self.service is not None:
+            self.service.decision_log.close()
+
+
+def load_state(settings: ApiSettings) -> ApiState:
+    """Load the model, stores, explainer and decision log described by ``settings``."""
+    state = ApiState(settings)
+    try:
+        state.clients = ClientStore.from_parquet(settings.clients_path)
+    except Exception as exc:
+        logger.error("client store %s unusable: %s", settings.clients_path, exc)
+    try:
+        params = load_params(settings.params_path)
+        config = FeaturesConfig(**params.get("features", {}))
+        explain = ExplainConfig(
+            **{k: v for k, v in params.get("explain", {}).items() if k in EXPLAIN_FIELDS}
+        )
+        model = load_champion(settings.model_uri, settings.tracking_uri, settings.model_path)
+    except Exception as exc:
+        state.error = f"model not loaded: {exc}"
+        logger.error("%s", state.error)
+        return state
+    background = None
+    try:
+        population = read_population(settings.population_path, model)
+        state.population = Population(population, model.features)
+        background = feature_matrix(population, model.features)
+    except Exception as exc:
+        logger.error("population %s unusable: %s", settings.population_path, exc)
+    try:
+        service = ScoringService(
+            model=model,
+            config=config,
+            history=HistoryStore.from_parquet(settings.history_path, config),
+            explainer=make_explainer(model, background, explain),
+            decision_log=DecisionLog(settings.database_url),
+            top_k=settings.top_k,
+        )
+        service.warm_up()
+    except Exception as exc:
+        state.error = f"scoring service not ready: {exc}"
+        logger.exception("%s", state.error)
+        return state
+    state.service = service
+    logger.info(
+        "serving %s v%s (%s, threshold %.4f) from %s",
+        model.name,
+        model.version,
+        model.family,
+        model.threshold,
+        model.uri,
+    )
+    return state
+
+
+def read_population(path: Path, model: LoadedModel) -> pd.DataFrame:
+    """The model's feature columns and TARGET of the labelled training rows at ``path``."""
+    available = set(pq.read_schema(path).names)
+    wanted = [TARGET, *model.features["numeric"], *model.features["categorical"]]
+    return pd.read_parquet(path, columns=[c for c in wanted if c in available])
+
+
+def make_explainer(
+    model: LoadedModel, background: pd.DataFrame | None, config: ExplainConfig
+) -> Any | None:
+    """SHAP explainer on ``config.n_background`` training rows (None when it cannot be built)."""
+    if background is None or background.empty:
+        logger.warning("no population rows: decisions will come without reasons")
+        return None
+    n_rows = min(config.n_background, len(background))
+    sample = background.sample(n=n_rows, random_state=config.seed)
+    try:
+        return PipelineExplainer(model.pipeline, sample, config.seed)
+    except Exception:
+        logger.exception("SHAP explainer unavailable: decisions will come without reasons")
+        return None

@@ -1,0 +1,116 @@
+"""Read-only data the API serves from: client history aggregates and production applications."""
+
+from __future__ import annotations
+
+import logging
+import numbers
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from credit_scoring import schema
+from credit_scoring.config import FeaturesConfig
+from credit_scoring.features import history_feature_columns
+
+logger = logging.getLogger(__name__)
+
+CLIENT_ID = schema.CLIENT_ID
+
+
+def json_safe(value: Any) -> Any:
+    """A scalar as plain JSON: numpy numbers as int/float, NaN/NA/inf as None."""
+    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
+        return None
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        value = float(value)
+        return value if np.isfinite(value) else None
+    return str(value)
+
+
+class HistoryStore:
+    """History aggregates of known clients (output of the featurize stage), by SK_ID_CURR."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        """Index ``frame`` (SK_ID_CURR as column or index) by client.
+
+        Raises:
+            ValueError: when a client appears twice.
+        """
+        if CLIENT_ID in frame.columns:
+            frame = frame.set_index(CLIENT_ID)
+        frame.index = frame.index.astype("int64")
+        if not frame.index.is_unique:
+            raise ValueError("history store: duplicated SK_ID_CURR")
+        self.frame = frame.astype("float64")
+
+    @classmethod
+    def from_parquet(cls, path: Path, config: FeaturesConfig) -> HistoryStore:
+        """Read the store; a missing file gives an empty store (every client without history).
+
+        Raises:
+            ValueError: when the file lacks history feature columns of ``config``.
+        """
+        columns = history_feature_columns(config)
+        path = Path(path)
+        if not path.is_file():
+            logger.warning("history store %s not found: no client has stored history", path)
+            return cls(pd.DataFrame(columns=[CLIENT_ID, *columns], dtype="float64"))
+        frame = pd.read_parquet(path)
+        missing = [c for c in columns if c not in frame.columns]
+        if missing:
+            raise ValueError(f"{path}: lacks {len(missing)} history features, e.g. {missing[:5]}")
+        store = cls(frame[[CLIENT_ID, *columns]])
+        logger.info("history store %s: %d clients", path, len(store))
+        return store
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def __contains__(self, sk_id_curr: object) -> bool:
+        return sk_id_curr is not None and sk_id_curr in self.frame.index
+
+    def rows(self, sk_ids: list[int]) -> pd.DataFrame:
+        """The aggregates of ``sk_ids`` (all known), one row each, in order."""
+        return self.frame.loc[sk_ids]
+
+
+class ClientStore:
+    """Raw production applications (e.g. application_test), by SK_ID_CURR."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        """Keep the application columns of ``frame`` (TARGET dropped), indexed by client."""
+        columns = [c for c in schema.table_columns("application_test") if c in frame.columns]
+        frame = frame[columns].drop_duplicates(CLIENT_ID).set_index(CLIENT_ID, drop=False)
+        frame.index = frame.index.astype("int64")
+        self.frame = frame
+
+    @classmethod
+    def from_parquet(cls, path: Path) -> ClientStore:
+        """Read the production applications; a missing file gives an empty store."""
+        path = Path(path)
+        if not path.is_file():
+            logger.warning("client store %s not found: /clients will be empty", path)
+            return cls(pd.DataFrame({CLIENT_ID: pd.Series(dtype="int64")}))
+        store = cls(pd.read_parquet(path))
+        logger.info("client store %s: %d applications", path, len(store))
+        return store
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def ids(self, limit: int, offset: int) -> list[int]:
+        """``limit`` client ids from position ``offset``, in file order."""
+        return [int(i) for i in self.frame.index[offset : offset + limit]]
+
+    def get(self, sk_id_curr: int) -> dict[str, Any] | None:
+        """The raw application of a client as JSON-safe values (None when unknown)."""
+        if sk_id_curr not in self.frame.index:
+            return None
+        row = self.frame.loc[sk_id_curr]
+        return {column: json_safe(value) for column, value in row.items()}

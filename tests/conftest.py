@@ -1,0 +1,88 @@
+"""Shared fixtures: the real-sample location and a tiny pipeline run in a temporary git+DVC repo."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from credit_scoring.params import compose_params, write_params
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_DIR = ROOT.parent / "shared" / "data" / "home-credit-sample"
+PROJECT_FILES = ("dvc.yaml", "conf", "stages", "src", "pyproject.toml", ".dvcignore")
+
+
+@dataclass(frozen=True)
+class Project:
+    """A pipeline project in a temporary folder and the environment to run its commands in."""
+
+    root: Path
+    env: dict[str, str]
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        """Run a command in the project folder, output captured as text."""
+        result = subprocess.run(
+            args, cwd=self.root, env=self.env, capture_output=True, text=True, timeout=1800
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"{' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+        return result
+
+    @property
+    def tracking_uri(self) -> str:
+        return f"sqlite:///{self.root / 'mlflow.db'}"
+
+
+def project_env() -> dict[str, str]:
+    """The current environment with this interpreter's bin first (dvc, python of the venv)."""
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.pop("MLFLOW_TRACKING_URI", None)
+    env.update(MPLBACKEND="Agg", DVC_NO_ANALYTICS="1", GIT_TERMINAL_PROMPT="0")
+    return env
+
+
+def make_project(root: Path, overrides: list[str]) -> Project:
+    """Copy the pipeline into ``root``, compose params with ``overrides``, git+dvc init it."""
+    root.mkdir(parents=True, exist_ok=True)
+    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info")
+    for name in PROJECT_FILES:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, root / name, ignore=ignore)
+        else:
+            shutil.copy2(source, root / name)
+    write_params(compose_params(root / "conf", overrides), root / "params.yaml")
+    project = Project(root, project_env())
+    project.run("git", "init", "-q")
+    project.run("git", "config", "user.email", "tests@localhost")
+    project.run("git", "config", "user.name", "tests")
+    project.run("dvc", "init", "-q")
+    project.run("dvc", "config", "core.analytics", "false")
+    project.run("dvc", "config", "hydra.enabled", "true")
+    (root / ".gitignore").write_text("mlflow.db\nmlruns/\n")
+    project.run("git", "add", "-A")
+    project.run("git", "commit", "-qm", "tiny project")
+    return project
+
+
+@pytest.fixture(scope="session")
+def tiny_project(tmp_path_factory) -> Project:
+    """The whole pipeline run once by ``dvc repro`` on tiny synthetic data (experiment=tiny)."""
+    project = make_project(tmp_path_factory.mktemp("tiny") / "project", ["experiment=tiny"])
+    project.run("dvc", "repro")
+    return project
+
+
+@pytest.fixture(scope="session")
+def sample_dir() -> Path:
+    """The real Home Credit sample, or skip when it is not on this machine."""
+    if not (SAMPLE_DIR / "application_train.csv.gz").is_file():
+        pytest.skip(f"real Home Credit sample not found in {SAMPLE_DIR}")
+    return SAMPLE_DIR

@@ -1,0 +1,302 @@
+"""Releases and audits: hashing and comparison units, then a tiny project released, changed,
+audited and tampered with, end to end (slow)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import pickle
+import shutil
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from credit_scoring import audit, release
+from credit_scoring.model_card import render_model_card
+
+from .conftest import Project, make_project
+
+TAG = "model-v1"
+CHANGED_C = "train.models.logreg.grid.model__C=[1.0]"
+
+
+# --- units ------------------------------------------------------------------------------------
+
+
+def test_canonical_hash_ignores_padding_bytes_and_identity():
+    dtype = np.dtype({"names": ["a", "b"], "formats": ["<i8", "u1"], "itemsize": 16})
+    clean, dirty = np.zeros(3, dtype), np.zeros(3, dtype)
+    dirty.view(np.uint8).reshape(3, 16)[:, 9:] = 0xAB  # garbage in the padding only
+    assert pickle.dumps(clean) != pickle.dumps(dirty)
+    assert release.canonical_hash(clean) == release.canonical_hash(dirty)
+    shared = ["x" * 10]
+    assert release.canonical_hash([shared, shared]) == release.canonical_hash([["x" * 10]] * 2)
+    assert release.canonical_hash({"b", "a"}) == release.canonical_hash({"a", "b"})
+    dirty["a"][0] = 1
+    assert release.canonical_hash(clean) != release.canonical_hash(dirty)
+
+
+@dataclasses.dataclass
+class _Candidate:
+    family: str
+    search_results: pd.DataFrame
+    fit_seconds: float
+
+
+def test_content_hash_ignores_fit_times(tmp_path):
+    import joblib
+
+    def candidate(seconds: float, auc: float) -> _Candidate:
+        frame = pd.DataFrame({"mean_fit_time": [seconds], "mean_test_roc_auc": [auc]})
+        return _Candidate("logreg", frame, seconds)
+
+    paths = [tmp_path / f"{name}.joblib" for name in ("a", "b", "c")]
+    for path, (seconds, auc) in zip(paths, [(1.0, 0.7), (2.0, 0.7), (1.0, 0.8)], strict=True):
+        joblib.dump(candidate(seconds, auc), path)
+    hashes = [release.content_hash(path) for path in paths]
+    assert hashes[0] == hashes[1] != hashes[2]
+
+
+def test_metrics_files_follow_dvc_yaml_and_interpolation(tmp_path):
+    (tmp_path / "params.yaml").write_text("paths: {reports_dir: out}\n")
+    pipeline = {
+        "stages": {
+            "a": {"cmd": "x", "metrics": [{"${paths.reports_dir}/m.json": {"cache": False}}]},
+            "b": {"cmd": "y", "metrics": ["q.yaml"]},
+        },
+        "metrics": ["top.json"],
+    }
+    (tmp_path / "dvc.yaml").write_text(yaml.safe_dump(pipeline))
+    assert release.metrics_files(tmp_path) == ["out/m.json", "q.yaml", "top.json"]
+    assert release.flatten({"a": {"b": 1, "c": {"d": 2}}, "e": 3}) == {
+        "a.b": 1,
+        "a.c.d": 2,
+        "e": 3,
+    }
+
+
+def test_compare_metrics_is_exact_and_checks_the_record():
+    recorded = {"m.json": {"auc": 0.75, "n": 3, "p": 0.2521374147217431, "gone": 1}}
+    reproduced = {"m.json": {"auc": 0.75, "n": 3, "p": 0.25213741472174317, "new": 2}}
+    checks = {c.item: c for c in audit.compare_metrics(recorded, reproduced)}
+    assert checks["metric m.json: auc"].status == audit.OK
+    assert checks["metric m.json: p"].status == audit.WARN  # last-digit noise
+    assert checks["metric m.json: gone"].status == audit.FAIL
+    assert checks["metric m.json: new"].status == audit.FAIL
+    strict = {c.item: c for c in audit.compare_metrics(recorded, reproduced, strict=True)}
+    assert strict["metric m.json: p"].status == audit.FAIL
+    edited = {"m.json": {"auc": 0.99}}
+    record = {"m.json": {"auc": 0.75}}
+    [check] = audit.compare_metrics(edited, edited, record)
+    assert check.status == audit.FAIL and "record (0.75)" in check.note
+
+
+def test_compare_outputs_skips_only_the_known_nondeterministic_ones():
+    skipped = {"models/candidates": "fit times"}
+    recorded = {"models/candidates": "a.dir", "data/processed": "b.dir", "reports/x.json": "c"}
+    reproduced = {"models/candidates": "z.dir", "data/processed": "y.dir", "reports/x.json": "c"}
+    status = {c.item: c.status for c in audit.compare_outputs(recorded, reproduced, skipped)}
+    assert status == {
+        "md5 models/candidates": audit.SKIP,
+        "md5 data/processed": audit.FAIL,
+        "md5 reports/x.json": audit.OK,
+    }
+
+
+def test_dir_md5_matches_dvc(tmp_path):
+    project = make_project(tmp_path / "p", ["experiment=tiny"])
+    folder = project.root / "stuff"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "b.txt").write_text("b")
+    (folder / "sub" / "a.txt").write_text("a")
+    project.run("dvc", "add", "stuff")
+    dvc_md5 = yaml.safe_load((project.root / "stuff.dvc").read_text())["outs"][0]["md5"]
+    assert audit.dir_md5(folder) == dvc_md5
+    cache = audit.cache_dir(project.root)
+    assert audit.verify_output(project.root, "stuff", dvc_md5, cache) == [
+        ("stuff/b.txt", audit.md5_file(folder / "b.txt"), audit.md5_file(folder / "b.txt")),
+        (
+            "stuff/sub/a.txt",
+            audit.md5_file(folder / "sub/a.txt"),
+            audit.md5_file(folder / "sub/a.txt"),
+        ),
+    ]
+
+
+def test_release_row_of_the_model_card(tmp_path):
+    metrics = {
+        "cv_auc": 0.7,
+        "cv_business_score": 0.6,
+        "threshold": 0.3,
+        "holdout_auc": 0.7,
+        "holdout_f1": 0.3,
+        "holdout_business_score": 0.6,
+        "holdout_refusal_rate": 0.2,
+    }
+    card = {
+        "model_name": "credit-scoring",
+        "version": "3",
+        "alias": "champion",
+        "release": None,
+        "family": "logreg",
+        "best_params": {"C": "0.1"},
+        "threshold": 0.3,
+        "n_features": 10,
+        "data_source": "synthetic",
+        "data_hash": "ab" * 32,
+        "costs": {"fn_cost": 10, "fp_cost": 1},
+        "metrics": {"logreg": metrics},
+        "champion_metrics": metrics,
+    }
+    path = tmp_path / "model_card.md"
+    path.write_text(render_model_card(card))
+    release.name_release_in_card(path, TAG)
+    assert path.read_text() == render_model_card(card | {"release": TAG})
+    path.write_text("# no table\n")
+    with pytest.raises(release.ReleaseError, match="release tag"):
+        release.name_release_in_card(path, TAG)
+
+
+def test_table_and_relative_tracking_uri(tmp_path, monkeypatch):
+    checks = [audit.Check("metric m.json: auc", "0.75", "0.75", audit.OK)]
+    checks.append(audit.Check("stored models/champion/model.pkl", "aa", "bb", audit.FAIL, "x"))
+    header, rule, *rows = audit.render_table(checks).splitlines()
+    columns = [header.index(name) for name in ("recorded", "reproduced", "status")]
+    assert rows[0][columns[0] :].startswith("0.75") and rows[1][columns[1] :].startswith("bb")
+    assert rows[1][columns[2] :] == "FAIL: x" and set(rule) == {"-", " "}
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    params = {"mlflow": {"tracking_uri": "sqlite:///mlflow.db"}}
+    assert release.tracking_uri(tmp_path, params) == f"sqlite:///{tmp_path.resolve()}/mlflow.db"
+
+
+# --- end to end -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def released(tmp_path_factory) -> Project:
+    """A tiny project run, pushed and released as model-v1, then changed and committed again."""
+    root = tmp_path_factory.mktemp("audit") / "project"
+    project = make_project(root, ["experiment=tiny"])
+    # The project's own src/ (not the editable install), and Evidently's set order fixed.
+    project.env.update(PYTHONPATH=str(root / "src"), PYTHONHASHSEED="0")
+    project.run("dvc", "remote", "add", "--default", "local", "../dvc-storage")
+    project.run("dvc", "repro")
+    project.run("dvc", "push")
+    project.run("git", "add", "-A")
+    project.run("git", "commit", "-qm", "tiny run")
+    project.run(sys.executable, "-m", "credit_scoring.release", TAG)
+    project.run("credit-scoring-compose", "experiment=tiny", CHANGED_C)
+    project.run("dvc", "repro")
+    project.run("git", "add", "-A")
+    project.run("git", "commit", "-qm", "logreg C=1")
+    return project
+
+
+@pytest.mark.slow
+def test_release_records_pushes_and_tags(released):
+    root = released.root
+    record = json.loads(released.run("git", "show", f"{TAG}:releases/{TAG}.json").stdout)
+    at_tag = json.loads(released.run("git", "show", f"{TAG}:reports/metrics.json").stdout)
+    assert record["tag"] == TAG and record["metrics"]["reports/metrics.json"] == at_tag
+    lock = yaml.safe_load(released.run("git", "show", f"{TAG}:dvc.lock").stdout)
+    outs = {o["path"]: o["md5"] for o in lock["stages"]["register"]["outs"]}
+    assert record["data"]["register"]["outs"] == outs
+    assert set(record["models"]) >= {
+        "models/champion/model.pkl",
+        "models/candidates/logreg.joblib",
+    }
+    champion = json.loads(released.run("git", "show", f"{TAG}:reports/champion.json").stdout)
+    tags = record["registry"]["tags"]
+    assert tags["family"] == champion["family"]
+    assert tags["threshold"] == repr(champion["threshold"])
+    card = released.run("git", "show", f"{TAG}:reports/model_card.md").stdout
+    assert f"| release tag | `{TAG}` |" in card
+    folder = outs["models/champion"]
+    assert (root.parent / "dvc-storage" / "files" / "md5" / folder[:2] / folder[2:]).is_file()
+    from mlflow import MlflowClient
+
+    version = MlflowClient(tracking_uri=released.tracking_uri).get_model_version(
+        "credit-scoring", record["registry"]["version"]
+    )
+    assert version.tags["release"] == TAG
+
+
+@pytest.mark.slow
+def test_status_clean_and_metrics_diff_shows_the_change(released):
+    assert "changed" not in released.run("dvc", "status").stdout
+    diff = released.run("dvc", "metrics", "diff", TAG, "HEAD", "--json").stdout
+    changed = json.loads(diff)["reports/metrics.json"]
+    assert any(key.startswith("logreg.") for key in changed), diff
+    second = released.run("git", "tag", "--contains", "HEAD").stdout.split()
+    assert TAG not in second  # HEAD moved on after the release
+
+
+@pytest.mark.slow
+def test_audit_of_the_release_passes_with_the_tag_metrics(released):
+    result = audit.audit(released.root, TAG)
+    print(audit.render_table(result.checks))
+    print(audit.summary(result))
+    failed = [c for c in result.checks if c.status == audit.FAIL]
+    assert result.passed, audit.render_table(failed)
+    record = json.loads(released.run("git", "show", f"{TAG}:releases/{TAG}.json").stdout)
+    metrics = [c for c in result.checks if c.item.startswith("metric ")]
+    expected = sum(len(values) for values in record["metrics"].values())
+    assert len(metrics) == expected and all(c.status == audit.OK for c in metrics)
+    for check in metrics:
+        name, key = check.item.removeprefix("metric ").split(": ", 1)
+        assert check.reproduced == audit.show(record["metrics"][name][key])
+    models = {c.item: c for c in result.checks if c.item.startswith("model ")}
+    assert models["model models/champion/model.pkl"].status == audit.OK
+    tags = [c for c in result.checks if c.item.startswith("registry tag ")]
+    assert {c.item for c in tags} >= {"registry tag threshold", "registry tag data_hash"}
+    assert not result.workdir.exists()
+    assert len(released.run("git", "worktree", "list").stdout.splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_tampered_artifacts_fail_the_audit_by_name(released, tmp_path):
+    root = released.root
+    storage, tampered = root.parent / "dvc-storage", root.parent / "dvc-tampered"
+    shutil.copytree(storage, tampered)
+    record = json.loads(released.run("git", "show", f"{TAG}:releases/{TAG}.json").stdout)
+    champion = record["data"]["register"]["outs"]["models/champion"]
+    manifest = json.loads((tampered / "files/md5" / champion[:2] / champion[2:]).read_text())
+    pickled = next(e["md5"] for e in manifest if e["relpath"] == "model.pkl")
+    blob = tampered / "files/md5" / pickled[:2] / pickled[2:]
+    blob.chmod(0o644)
+    blob.write_bytes(blob.read_bytes() + b"\0")
+    released.run("dvc", "remote", "add", "--local", "tampered", "../dvc-tampered")
+
+    worktree = tmp_path / "edit"
+    released.run("git", "worktree", "add", "--detach", str(worktree), TAG)
+    metrics_file = worktree / "reports" / "metrics.json"
+    metrics = json.loads(metrics_file.read_text())
+    metrics["champion.holdout_auc"] = 0.99
+    metrics_file.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+    released.run("git", "-C", str(worktree), "commit", "-qam", "better AUC")
+    released.run("git", "-C", str(worktree), "tag", f"{TAG}-edited")
+    released.run("git", "worktree", "remove", "--force", str(worktree))
+
+    result = released.run(
+        sys.executable,
+        "-m",
+        "credit_scoring.audit",
+        f"{TAG}-edited",
+        "--record",
+        f"releases/{TAG}.json",
+        "--remote",
+        "tampered",
+        "--fail-fast",
+        "--failures",
+        check=False,
+    )
+    print(result.stdout)
+    assert result.returncode == 1, result.stdout + result.stderr
+    failed = [line for line in result.stdout.splitlines() if "FAIL" in line]
+    assert any(line.startswith("stored models/champion/model.pkl ") for line in failed)
+    assert any(line.startswith("stored reports/metrics.json ") for line in failed)
+    assert any("differs from the release record" in line for line in failed)
+    assert result.stdout.rstrip().endswith(")") and ": FAIL (" in result.stdout
