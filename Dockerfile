@@ -42,10 +42,10 @@ ENV CREDIT_API_MODEL_URI="" \
 EXPOSE 8000
 CMD ["sh", "-c", "exec uvicorn credit_scoring.api.main:app --host 0.0.0.0 --port ${PORT:-8000}"]
 
-# The officer UI; CREDIT_UI_API_URL may be a bare host:port (Render's private network), made
-# http:// here.
+# The officer UI; CREDIT_UI_API_URL may be a bare host:port (Render's private network): the
+# client assumes http:// then.
 FROM base AS ui
 ENV CREDIT_UI_API_URL=http://127.0.0.1:8000 \
     STREAMLIT_BROWSER_GATHER_USAGE_STATS=false
 EXPOSE 8501
-CMD ["sh", "-c", "case \"$CREDIT_UI_API_URL\" in http://*|https://*) ;; *) CREDIT_UI_API_URL=\"http://$CREDIT_UI_API_URL\" ;; esac; export CREDIT_UI_API_URL; exec streamlit run src/credit_scoring/ui/app.py --server.port ${PORT:-8501} --server.address 0.0.0.0 --server.headless true"]
+CMD ["sh", "-c", "exec streamlit run src/credit_scoring/ui/app.py --server.port ${PORT:-8501} --server.address 0.0.0.0 --server.headless true"]

@@ -1,5 +1,6 @@
 """Stage train: grid search and out-of-fold business threshold per family; MLflow runs."""
 
+import time
 from pathlib import Path
 
 import mlflow
@@ -32,6 +33,7 @@ def main() -> None:
         if not grid.enabled:
             continue
         with mlflow.start_run(run_name=f"train-{name}") as run:
+            started = time.perf_counter()
             candidate = train_family(
                 grid,
                 X,
@@ -45,6 +47,7 @@ def main() -> None:
                 refit_metric=settings["refit_metric"],
                 n_jobs=settings["n_jobs"],
             )
+            mlflow.log_metric("fit_seconds", time.perf_counter() - started)
             tracking.log_candidate(candidate, X, costs, n_folds=len(folds))
             save_candidate(candidate, Path(paths["models_dir"]))
             candidate.search_results.to_csv(reports / "search" / f"{name}.csv", index=False)

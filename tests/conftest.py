@@ -1,4 +1,4 @@
-"""Shared fixtures: the real-sample location and a tiny pipeline run in a temporary git+DVC repo."""
+"""Shared fixtures: the real-sample location and a tiny pipeline run in a temp git+DVC repo."""
 
 from __future__ import annotations
 
@@ -39,10 +39,12 @@ class Project:
         return f"sqlite:///{self.root / 'mlflow.db'}"
 
 
-def project_env() -> dict[str, str]:
-    """The current environment with this interpreter's bin first (dvc, python of the venv)."""
+def project_env(root: Path) -> dict[str, str]:
+    """This interpreter's bin first on PATH (dvc, python) and the project's own copy of the
+    package first on PYTHONPATH, so stages run the code copied with the project."""
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env["PYTHONPATH"] = str(root / "src")
     env.pop("MLFLOW_TRACKING_URI", None)
     env.update(MPLBACKEND="Agg", DVC_NO_ANALYTICS="1", GIT_TERMINAL_PROMPT="0")
     return env
@@ -59,7 +61,7 @@ def make_project(root: Path, overrides: list[str]) -> Project:
         else:
             shutil.copy2(source, root / name)
     write_params(compose_params(root / "conf", overrides), root / "params.yaml")
-    project = Project(root, project_env())
+    project = Project(root, project_env(root))
     project.run("git", "init", "-q")
     project.run("git", "config", "user.email", "tests@localhost")
     project.run("git", "config", "user.name", "tests")

@@ -508,15 +508,15 @@ BAD_CSVS = {
     "duplicated column": (_csv("AMT_CREDIT,AMT_CREDIT\n1,2\n"), ["body", "file"]),
     "not UTF-8": (_csv("AMT_CREDIT\n\xe9\xff\n"), ["body", "file"]),
     "text in a number column": (
-        _csv(",".join(REQUIRED) + "\n100000,abc,1000,-12000,-100\n"),
+        _csv(",".join(REQUIRED) + "\n100000,abc,-12000,-100\n"),
         ["body", "file", 0, "AMT_CREDIT"],
     ),
     "impossible value": (
-        _csv(",".join(REQUIRED) + "\n100000,200000,1000,12000,-100\n"),
+        _csv(",".join(REQUIRED) + "\n100000,200000,12000,-100\n"),
         ["body", "file", 0, "DAYS_BIRTH"],
     ),
     "unknown column": (
-        _csv(",".join(REQUIRED) + ",COLOUR\n100000,200000,1000,-12000,-100,red\n"),
+        _csv(",".join(REQUIRED) + ",COLOUR\n100000,200000,-12000,-100,red\n"),
         ["body", "file", 0, "COLOUR"],
     ),
 }

@@ -21,8 +21,8 @@ EXPECTED_OUTPUTS = [
     "data/processed/train.parquet",
     "data/processed/holdout.parquet",
     "data/processed/history.parquet",
-    "models/candidates/logreg.joblib",
-    "models/candidates/xgboost.joblib",
+    "models/candidates/logreg.pkl",
+    "models/candidates/xgboost.pkl",
     "models/champion/MLmodel",
     "reports/metrics.json",
     "reports/data_quality.json",
@@ -47,9 +47,11 @@ def test_every_output_exists(tiny_project):
 def test_metrics_are_flat_numbers_and_beat_chance(tiny_project):
     metrics = json.loads((tiny_project.root / "reports/metrics.json").read_text())
     assert all(isinstance(v, int | float) for v in metrics.values())
+    # 1500 rows: the 300-row holdout is noisy, CV AUC is the steadier check.
     for family in ("logreg", "random_forest", "xgboost", "lightgbm"):
-        assert metrics[f"{family}.holdout_auc"] > 0.55
+        assert metrics[f"{family}.cv_auc"] > 0.55
         assert 0 < metrics[f"{family}.threshold"] < 1
+    assert metrics["champion.cv_auc"] > 0.65 and metrics["champion.holdout_auc"] > 0.55
     assert metrics["champion.cv_business_score"] == max(
         v for k, v in metrics.items() if k.endswith(".cv_business_score")
     )
@@ -62,7 +64,7 @@ def test_registry_holds_the_champion(tiny_project):
     registry = json.loads((tiny_project.root / "reports/registry.json").read_text())
     champion = json.loads((tiny_project.root / "reports/champion.json").read_text())
     version = MlflowClient().get_model_version_by_alias(registry["model_name"], "champion")
-    assert version.version == str(registry["version"])
+    assert str(version.version) == str(registry["version"])
     assert version.tags["family"] == champion["family"]
     assert float(version.tags["threshold"]) == pytest.approx(champion["threshold"])
     assert len(json.loads(version.tags["features"])) > 100

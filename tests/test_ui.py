@@ -20,19 +20,21 @@ from pathlib import Path
 import httpx
 import pytest
 
+from credit_scoring.ui import app as ui_app
 from credit_scoring.ui import charts
+from credit_scoring.ui.app import NEW, NEW_LABEL
 from credit_scoring.ui.client import (
     API_KEY_HEADER,
     ApiAuthError,
     ApiError,
     ApiNotFound,
-    ApiSettings,
     ApiUnavailable,
     ApiValidationError,
     CreditApiClient,
     Distribution,
     Prediction,
     Reason,
+    UiSettings,
     field_name,
 )
 
@@ -41,6 +43,7 @@ APP = ROOT / "src" / "credit_scoring" / "ui" / "app.py"
 SCREENSHOT = ROOT / "reports" / "screenshots" / "ui_scored.png"
 CHROMIUM = Path("/usr/bin/chromium")
 CONTENT = '[data-testid="stMainBlockContainer"]'
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 API_KEY = "ui-test-key"
 
 PREDICTION = {
@@ -73,6 +76,7 @@ PREDICTION = {
     "units": "log-odds",
     "history_source": "store",
     "request_id": "abc",
+    "warnings": ["CODE_GENDER: unknown category 'X'"],
 }
 POPULATION = {
     "quantiles": {"0.05": 0.1, "0.25": 0.3, "0.5": 0.5, "0.75": 0.7, "0.95": 0.9},
@@ -124,6 +128,7 @@ def test_predict_sends_key_and_clean_json_and_parses_answer():
     assert prediction.probability == 0.62 and not prediction.granted
     assert prediction.model["version"] == "3" and prediction.units == "log-odds"
     assert [r.raises_risk for r in prediction.reasons] == [True, False, True]
+    assert prediction.warnings == ("CODE_GENDER: unknown category 'X'",)
 
 
 def test_no_key_header_without_key():
@@ -190,7 +195,7 @@ def test_422_with_text_detail():
         (403, ApiAuthError, "API key"),
         (404, ApiNotFound, "unknown client"),
         (500, ApiError, r"failed \(500\)"),
-        (503, ApiError, "unknown client"),
+        (503, ApiError, r"not ready \(503\): unknown client"),
     ],
 )
 def test_http_errors_are_typed_with_the_api_message(status, kind, words):
@@ -225,11 +230,11 @@ def test_closed_port_is_unavailable():
 
 
 def test_settings_from_env():
-    settings = ApiSettings.from_env(
+    settings = UiSettings.from_env(
         {"CREDIT_UI_API_URL": "http://h:1/", "CREDIT_UI_API_KEY": "k", "CREDIT_UI_TIMEOUT": "5"}
     )
-    assert settings == ApiSettings("http://h:1", "k", 5.0)
-    assert ApiSettings.from_env({}) == ApiSettings("http://127.0.0.1:8000", None, 30.0)
+    assert settings == UiSettings("http://h:1", "k", 5.0)
+    assert UiSettings.from_env({}) == UiSettings("http://127.0.0.1:8000", None, 30.0)
 
 
 def test_field_name_drops_location_prefixes():
@@ -288,6 +293,9 @@ def test_contributions_are_red_up_green_down_largest_on_top():
     assert labels[-1] == charts.reason_label(reasons[0])  # the largest on top (last row)
     low, high = fig.layout.xaxis.range
     assert low < -0.3 and high > 0.8
+    long = Reason("PREV_AMT_APPLICATION_MEAN", 333853.0, 0.1, "raises risk")
+    label = list(charts.contributions_figure([long]).layout.yaxis.ticktext)[0]
+    assert label == "Past applications: amount applica…<br>= 333\u202f853"
     assert "log-odds" in fig.layout.xaxis.title.text
 
 
@@ -307,6 +315,21 @@ def test_population_position_and_figure():
     assert sum(bars.y) == pytest.approx(100) and list(rates.y)[:2] == [30.0, 10.0]
     assert any(shape.x0 == 0.1 for shape in fig.layout.shapes)
     assert any("Client" in note.text for note in fig.layout.annotations)
+
+
+def test_day_features_are_drawn_in_years():
+    days = {
+        "quantiles": {"0.25": -20000.0, "0.75": -10000.0},
+        "histogram": {"edges": [-25000.0, -15000.0, -5000.0], "counts": [1, 3]},
+        "default_rate_by_bin": [0.1, 0.2],
+    }
+    fig = charts.population_figure(Distribution.from_json("DAYS_BIRTH", days), -14610.0)
+    assert list(fig.data[0].x) == pytest.approx([20000 / 365.25, 10000 / 365.25])
+    assert fig.layout.shapes[-1].x0 == pytest.approx(40.0)  # the client line, in years
+    assert fig.layout.xaxis.title.text == "Age (years)"
+    sentence = charts.position_sentence(Distribution.from_json("DAYS_BIRTH", days), -14610.0)
+    assert sentence.startswith("Age = 40 years; higher than 72 % of clients")  # 28 % are older
+    assert charts.axis_scale("BUREAU_DAYS_CREDIT_MEAN") == (-1 / 365.25, "years ago")
 
 
 def test_population_without_data_is_not_an_error():
@@ -347,8 +370,6 @@ def test_categorical_population_marks_the_clients_category():
 
 
 def test_form_changes_only_the_edited_fields():
-    from credit_scoring.ui import app
-
     raw = {
         "SK_ID_CURR": 1,
         "AMT_INCOME_TOTAL": 135000.0,
@@ -358,17 +379,19 @@ def test_form_changes_only_the_edited_fields():
         "EXT_SOURCE_1": None,
         "CODE_GENDER": "F",
     }
-    fields = {field.column: field for field in app.FIELDS}
+    fields = {field.column: field for field in ui_app.FIELDS}
     shown = {
-        column: app.display_value(fields[column], raw[column]) for column in fields.keys() & raw
+        column: ui_app.display_value(fields[column], raw[column]) for column in fields.keys() & raw
     }
     assert shown["DAYS_BIRTH"] == 52.7 and shown["DAYS_EMPLOYED"] is None
-    assert app.edited_application(raw, shown) == raw
+    assert ui_app.edited_application(raw, shown) == raw
     shown.update(DAYS_BIRTH=30.0, DAYS_EMPLOYED=2.0, EXT_SOURCE_1=0.5, CODE_GENDER="M")
-    edited = app.edited_application(raw, shown)
+    edited = ui_app.edited_application(raw, shown)
     assert edited["DAYS_BIRTH"] == -round(30 * 365.25) and edited["DAYS_EMPLOYED"] == -730
     assert edited["EXT_SOURCE_1"] == 0.5 and edited["CODE_GENDER"] == "M"
     assert edited["AMT_INCOME_TOTAL"] == 135000.0
+    blank = ui_app.edited_application({}, dict.fromkeys(fields))
+    assert blank == {"DAYS_EMPLOYED": 365243}  # empty years employed: not employed
 
 
 # --------------------------------------------------------------------------------------------
@@ -465,9 +488,11 @@ def test_scoring_a_picked_client_shows_the_api_decision(monkeypatch, api_url, ap
     assert not app.exception and not app.error
     clients = api.clients(limit=200)
     picked = clients[1]
-    assert app.selectbox(key="client").options == [str(c) for c in clients]
+    assert app.selectbox(key="client").options == [NEW_LABEL, *map(str, clients)]
     app.selectbox(key="client").select(picked).run()
-    number_input(app, "Annual income")  # the form is prefilled from the picked client
+    assert f"Application {picked}" in texts(app.markdown)  # the form of the picked client
+    income = number_input(app, "Annual income").value
+    assert income == pytest.approx(api.client(picked)["AMT_INCOME_TOTAL"])
     app.button[0].click().run()
     assert not app.exception and not app.error, texts(app.error)
 
@@ -482,6 +507,60 @@ def test_scoring_a_picked_client_shows_the_api_decision(monkeypatch, api_url, ap
     assert charts.reason_label(expected.reasons[0]) in shown
     assert len(app.get("plotly_chart")) >= 3  # gauge, explanation, population
     assert "higher than" in texts(app.caption)
+
+
+@pytest.mark.slow
+def test_a_new_application_is_scored(monkeypatch, api_url, api):
+    app = run_app(monkeypatch, api_url)
+    app.selectbox(key="client").select(NEW).run()
+    assert "New application" in texts(app.markdown)
+    entered = {
+        "Annual income": 150_000.0,
+        "Credit amount": 500_000.0,
+        "Annuity": 25_000.0,
+        "Age (years)": 40.0,
+        "Years employed": 5.0,
+    }
+    for label, value in entered.items():
+        number_input(app, label).set_value(value)
+    app.button[0].click().run()
+    assert not app.exception and not app.error, texts(app.error)
+    expected = api.predict(
+        {
+            "AMT_INCOME_TOTAL": 150_000.0,
+            "AMT_CREDIT": 500_000.0,
+            "AMT_ANNUITY": 25_000.0,
+            "DAYS_BIRTH": -round(40 * 365.25),
+            "DAYS_EMPLOYED": -round(5 * 365.25),
+        }
+    )
+    metrics = {metric.label: metric.value for metric in app.metric}
+    assert metrics["Probability of default"] == charts.format_percent(expected.probability)
+    assert charts.decision_text(expected.decision) in texts(app.markdown)
+
+
+def typed_client_numbers() -> None:
+    """AppTest script: what the page shows for client numbers typed in the picker."""
+    from credit_scoring.ui import app
+    from credit_scoring.ui.client import ApiError, UiSettings
+
+    for typed in ("999999999", "abc"):
+        try:
+            app.load_application(UiSettings.from_env(), typed)
+        except ApiError as error:
+            app.show_error(error)
+
+
+@pytest.mark.slow
+def test_typed_client_numbers_give_clear_errors(monkeypatch, api_url):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("CREDIT_UI_API_URL", api_url)
+    monkeypatch.setenv("CREDIT_UI_API_KEY", API_KEY)
+    app = AppTest.from_function(typed_client_numbers, default_timeout=60).run()
+    assert not app.exception
+    errors = [error.value for error in app.error]
+    assert "unknown client 999999999" in errors[0] and "not a client number" in errors[1]
 
 
 @pytest.mark.slow
@@ -556,27 +635,51 @@ def ui_url(api_url, tmp_path) -> Iterator[str]:
         stop_server(process)
 
 
-@pytest.mark.slow
-def test_screenshot_of_a_scored_client(browser, ui_url, api, tmp_path):
-    picked = api.clients(limit=200)[2]
-    expected = api.predict(api.client(picked))
-    page = browser.new_page(viewport={"width": 1440, "height": 1000})
-    page.goto(ui_url)
-    page.get_by_text("Client (SK_ID_CURR)").wait_for(timeout=60_000)
+def wait_idle(page, timeout: float = 60_000) -> None:
+    """Wait until the Streamlit script has finished its run."""
+    page.locator(IDLE).wait_for(timeout=timeout)
+
+
+def score_in_browser(page, url: str, first: int, picked: int, decision: str) -> None:
+    """Open the app, pick ``picked`` (the list starts at ``first``), score, see ``decision``."""
+    page.goto(url)
+    page.get_by_text(f"Application {first}", exact=True).wait_for(timeout=60_000)
+    wait_idle(page)
     page.get_by_test_id("stSelectbox").first.click()
     page.get_by_role("option", name=str(picked), exact=True).click()
-    page.get_by_label("Annual income").wait_for()
+    page.get_by_text(f"Application {picked}", exact=True).wait_for(timeout=60_000)
+    wait_idle(page)  # a click during a run can be lost
     page.get_by_role("button", name="Score", exact=True).click()
-    decision = page.get_by_text(charts.decision_text(expected.decision))
-    decision.wait_for(timeout=120_000)
+    page.get_by_text(decision).wait_for(timeout=60_000)
     page.get_by_text("Compared with past clients").wait_for(timeout=60_000)
     page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 3")
+    wait_idle(page)
+
+
+@pytest.mark.slow
+def test_screenshot_of_a_scored_client(browser, ui_url, api, tmp_path):
+    first, picked = api.clients(limit=3)[::2]
+    expected = api.predict(api.client(picked))
+    decision = charts.decision_text(expected.decision)
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    try:
+        score_in_browser(page, ui_url, first, picked, decision)
+    except Exception as error:
+        page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
+        log = (tmp_path / "streamlit.log").read_text()[-3000:]
+        raise AssertionError(f"{error}\nscreenshot: {tmp_path / 'failure.png'}\n{log}") from error
     # Streamlit scrolls inside its main block: grow the window to the content, then shoot.
     height = page.evaluate(f"document.querySelector('{CONTENT}').scrollHeight")
     page.set_viewport_size({"width": 1440, "height": min(height + 80, 4000)})
     page.wait_for_timeout(1500)  # let plotly redraw at the new size
-    assert decision.is_visible()
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    assert page.get_by_text(decision).is_visible()
     page.screenshot(path=str(tmp_path / SCREENSHOT.name), full_page=True)
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(tmp_path / SCREENSHOT.name, SCREENSHOT)
     assert SCREENSHOT.stat().st_size > 10_000
+
+
+def test_bare_host_port_url_gets_http_scheme():
+    """Render's fromService hostport is a bare host:port."""
+    assert CreditApiClient("api-host:8000").url == "http://api-host:8000"
+    assert CreditApiClient("https://api.example/").url == "https://api.example"

@@ -5,12 +5,13 @@ data from the DVC remote, verifies every pulled or committed artifact against dv
 release record (``releases/<tag>.json``), reruns the whole pipeline (``dvc repro --force``) with
 MLflow pointed at a temporary store, then compares what was recorded with what was reproduced:
 
-* every metric of every metrics file of dvc.yaml, exactly;
-* the md5 of every output in dvc.lock, except outputs known to change from run to run (fit
-  times, MLflow ids, random HTML ids), which are listed with the reason;
-* the content hash of the champion's and the candidates' pickles
-  (:func:`credit_scoring.release.content_hash`);
+* every metric of every metrics file of dvc.yaml, exactly (same type, same value);
+* the md5 of every output in dvc.lock, except the few outputs known to change from run to run
+  (MLflow ids and times, random HTML ids), which are listed with the reason;
+* the sha256 of the champion's and the candidates' pickles, byte for byte;
 * the champion's registry tags (family, threshold, data_hash, data_source, features, metric.*).
+
+Model files are only hashed, never unpickled.
 
 It prints one table (item, recorded, reproduced, status) and exits 1 on any difference.
 """
@@ -21,7 +22,6 @@ import argparse
 import hashlib
 import json
 import logging
-import math
 import os
 import shutil
 import sys
@@ -36,8 +36,8 @@ from credit_scoring.cli import read_json, setup_logging
 from credit_scoring.config import load_params
 from credit_scoring.io import file_sha256
 from credit_scoring.release import (
+    RECORD_FORMAT,
     ReleaseError,
-    content_hash,
     dvc,
     git,
     load_yaml,
@@ -56,8 +56,16 @@ logger = logging.getLogger(__name__)
 
 OK, FAIL, SKIP, WARN = "ok", "FAIL", "skip", "warn"
 MISSING = "missing"
-# Relative difference below which two floats are the same computation summed in another order.
-FLOAT_NOISE = 1e-12
+
+
+class _Absent:
+    """A metric or tag that one side does not have."""
+
+    def __repr__(self) -> str:
+        return MISSING
+
+
+ABSENT = _Absent()
 TAMPERED = "differs from dvc.lock: modified in the DVC remote/cache or in git"
 
 
@@ -93,7 +101,7 @@ class Snapshot:
 
     metrics: dict[str, dict[str, Any]]
     outs: dict[str, str]
-    models: dict[str, dict[str, str]]
+    models: dict[str, str]
     tags: dict[str, str] | None
 
 
@@ -102,10 +110,8 @@ class Snapshot:
 
 def show(value: Any) -> str:
     """A value as the table shows it: floats exactly (repr), long strings shortened."""
-    if value is MISSING:
-        return MISSING
-    text = repr(value) if isinstance(value, float) else str(value)
-    return text if len(text) <= 24 else f"{text[:12]}…({len(text)} chars)"
+    text = repr(value) if isinstance(value, float | _Absent) else str(value)
+    return text if len(text) <= 24 else f"{text[:12]}...({len(text)} chars)"
 
 
 def short(digest: str) -> str:
@@ -137,40 +143,29 @@ def summary(result: AuditResult) -> str:
 # --- comparisons ------------------------------------------------------------------------------
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def compare_values(recorded: Any, reproduced: Any, strict: bool = False) -> tuple[str, str]:
-    """Status and note of two metric values: equal, float noise (warn) or different."""
-    if recorded == reproduced and type(recorded) is type(reproduced):
-        return OK, ""
-    if (
-        not strict
-        and _is_number(recorded)
-        and _is_number(reproduced)
-        and math.isclose(recorded, reproduced, rel_tol=FLOAT_NOISE, abs_tol=0.0)
-    ):
-        return WARN, "last-digit float noise (same sums in another order)"
-    return FAIL, ""
+def same_value(recorded: Any, reproduced: Any) -> bool:
+    """Whether two metric values are exactly the same: same type, equal (NaN equals NaN)."""
+    if type(recorded) is not type(reproduced):
+        return False
+    both_nan = isinstance(recorded, float) and recorded != recorded and reproduced != reproduced
+    return both_nan or recorded == reproduced
 
 
 def compare_metrics(
     recorded: Mapping[str, Mapping[str, Any]],
     reproduced: Mapping[str, Mapping[str, Any]],
     record: Mapping[str, Mapping[str, Any]] | None = None,
-    strict: bool = False,
 ) -> list[Check]:
-    """Every metric of every file; committed values must also match the release record."""
+    """Every metric of every file, exactly; committed values must also match the record."""
     checks = []
     for name in sorted(set(recorded) | set(reproduced)):
         before, after = recorded.get(name, {}), reproduced.get(name, {})
         for key in sorted(set(before) | set(after)):
-            value = before.get(key, MISSING)
-            status, note = compare_values(value, after.get(key, MISSING), strict)
+            value = before.get(key, ABSENT)
+            status, note = (OK if same_value(value, after.get(key, ABSENT)) else FAIL), ""
             if record is not None:
-                in_record = record.get(name, {}).get(key, MISSING)
-                if in_record != value:
+                in_record = record.get(name, {}).get(key, ABSENT)
+                if not same_value(in_record, value):
                     status, note = (
                         FAIL,
                         f"committed file differs from the record ({show(in_record)})",
@@ -179,7 +174,7 @@ def compare_metrics(
                 Check(
                     f"metric {name}: {key}",
                     show(value),
-                    show(after.get(key, MISSING)),
+                    show(after.get(key, ABSENT)),
                     status,
                     note,
                 )
@@ -191,10 +186,7 @@ def nondeterministic_outputs(params: Mapping[str, Any], metrics: list[str]) -> d
     """Outputs whose bytes change from run to run, and why (their md5 is not compared)."""
     models = params["paths"]["models_dir"]
     reasons = {
-        f"{models}/candidates": "pickles hold fit times (compared by content hash below)",
-        f"{models}/champion": "MLmodel holds a creation time and uuid; model.pkl tree padding "
-        "(compared by content hash below)",
-        "reports/search": "fit-time columns",
+        f"{models}/champion": "MLmodel holds a creation time and uuid (model.pkl: sha256 below)",
         "reports/mlflow_runs.json": "MLflow run ids",
         "reports/registry.json": "MLflow run id and registry version",
         "reports/model_card.md": "registry version and release tag",
@@ -220,21 +212,13 @@ def compare_outputs(
     return checks
 
 
-def compare_models(
-    recorded: Mapping[str, Mapping[str, str]], reproduced: Mapping[str, Mapping[str, str]]
-) -> list[Check]:
-    """Content hash of each model file; the note says whether the bytes are identical too."""
+def compare_models(recorded: Mapping[str, str], reproduced: Mapping[str, str]) -> list[Check]:
+    """sha256 of each model file: the reproduced bytes must be identical."""
     checks = []
     for path in sorted(set(recorded) | set(reproduced)):
-        before, after = recorded.get(path, {}), reproduced.get(path, {})
-        content = before.get("content_sha256", MISSING), after.get("content_sha256", MISSING)
-        if content[0] != content[1] or MISSING in content:
-            status, note = FAIL, ""
-        elif before.get("sha256") == after.get("sha256"):
-            status, note = OK, "byte-identical"
-        else:
-            status, note = OK, "same content; bytes differ (fit times / uninitialised padding)"
-        checks.append(Check(f"model {path}", short(content[0]), short(content[1]), status, note))
+        before, after = recorded.get(path, MISSING), reproduced.get(path, MISSING)
+        status = OK if before == after != MISSING else FAIL
+        checks.append(Check(f"model {path}", short(before), short(after), status))
     return checks
 
 
@@ -244,7 +228,7 @@ def compare_tags(recorded: Mapping[str, str] | None, reproduced: Mapping[str, st
         return [Check("registry tags", "-", f"{len(reproduced)} tags", SKIP, "no release record")]
     checks = []
     for key in sorted(set(recorded) | set(reproduced)):
-        before, after = recorded.get(key, MISSING), reproduced.get(key, MISSING)
+        before, after = recorded.get(key, ABSENT), reproduced.get(key, ABSENT)
         checks.append(
             Check(
                 f"registry tag {key}", show(before), show(after), OK if before == after else FAIL
@@ -330,34 +314,31 @@ def stored_checks(
         v for out, md5 in sorted(outs.items()) for v in verify_output(root, out, md5, cache)
     ]
     bad = {name for name, expected, actual in verified if expected != actual}
-    checks = [
-        Check(
-            "stored files vs dvc.lock",
-            f"{len(verified)} checked",
-            f"{len(verified) - len(bad)} match",
-            FAIL if bad else OK,
-        ),
-        *(
-            Check(f"stored {name}", short(expected), short(actual), FAIL, TAMPERED)
-            for name, expected, actual in verified
-            if name in bad
-        ),
+    summary_row = Check(
+        "stored files vs dvc.lock",
+        f"{len(verified)} checked",
+        f"{len(verified) - len(bad)} match",
+        FAIL if bad else OK,
+    )
+    checks = [summary_row]
+    checks += [
+        Check(f"stored {name}", short(expected), short(actual), FAIL, TAMPERED)
+        for name, expected, actual in verified
+        if name in bad
     ]
-    for name, hashes in sorted((record or {}).get("models", {}).items()):
-        actual = file_sha256(root / name) if (root / name).is_file() else MISSING
-        matches = actual == hashes["sha256"]
-        if not matches:
-            bad.add(name)
-        checks.append(
-            Check(
-                f"stored {name} (sha256)",
-                short(hashes["sha256"]),
-                short(actual),
-                OK if matches else FAIL,
-                "" if matches else "differs from the release record",
-            )
-        )
-    return checks, bad
+    models = sorted((record or {}).get("models", {}).items())
+    record_rows = [_record_sha256_check(root, name, sha256) for name, sha256 in models]
+    bad |= {name for (name, _), row in zip(models, record_rows, strict=True) if row.status == FAIL}
+    return checks + record_rows, bad
+
+
+def _record_sha256_check(root: Path, name: str, expected: str) -> Check:
+    """A model file as pulled against the sha256 of the release record."""
+    actual = file_sha256(root / name) if (root / name).is_file() else MISSING
+    if actual == expected:
+        return Check(f"stored {name} (sha256)", short(expected), short(actual), OK)
+    note = "differs from the release record"
+    return Check(f"stored {name} (sha256)", short(expected), short(actual), FAIL, note)
 
 
 def record_checks(root: Path, record: Mapping[str, Any] | None, name: str | None) -> list[Check]:
@@ -396,7 +377,8 @@ def environment_check(root: Path) -> Check:
     lock = root / "requirements.lock"
     if not lock.is_file():
         return Check("environment", "no requirements.lock", "-", SKIP)
-    pins = [line.split("==") for line in lock.read_text().splitlines() if "==" in line]
+    lines = [line.split(";")[0].strip() for line in lock.read_text().splitlines()]
+    pins = [line.split("==", 1) for line in lines if "==" in line and not line.startswith("#")]
     differing = []
     for name, version in pins:
         try:
@@ -427,7 +409,13 @@ def find_record(root: Path, rev: str, commit: str, explicit: Path | None) -> tup
     for name in names:
         path = root / name
         if path.is_file():
-            return read_json(path), Path(name).as_posix()
+            record = read_json(path)
+            if record.get("format") != RECORD_FORMAT:
+                raise ReleaseError(
+                    f"{Path(name).as_posix()}: release record format {record.get('format')}; "
+                    f"this audit reads format {RECORD_FORMAT} only"
+                )
+            return record, Path(name).as_posix()
     return None, ""
 
 
@@ -436,8 +424,6 @@ def audit_env(worktree: Path, workdir: Path) -> dict[str, str]:
     extra = {
         "MLFLOW_TRACKING_URI": f"sqlite:///{workdir / 'mlflow.db'}",
         "MPLBACKEND": "Agg",
-        # Same set/dict orders in every audit (Evidently orders categories by set()).
-        "PYTHONHASHSEED": os.environ.get("PYTHONHASHSEED", "0"),
     }
     if (worktree / "src").is_dir():  # the tag's package, not the editable install's
         path = os.environ.get("PYTHONPATH")
@@ -464,7 +450,7 @@ def configure_remotes(repo: Path, worktree: Path) -> None:
 
 
 def snapshot(
-    root: Path, files: list[str], models: dict[str, dict[str, str]], tags: dict[str, str] | None
+    root: Path, files: list[str], models: dict[str, str], tags: dict[str, str] | None
 ) -> Snapshot:
     """The metrics and output md5s of ``root``, with the given model hashes and tags."""
     return Snapshot(read_metrics(root, files), lock_outs(root), models, tags)
@@ -477,18 +463,14 @@ def _reproduced_tags(root: Path, uri: str, params: Mapping[str, Any]) -> dict[st
 
 def _recorded_models(
     root: Path, record: Mapping[str, Any] | None, models_dir: str, bad: set[str]
-) -> dict[str, dict[str, str]]:
-    """Model hashes of the record, else of the pulled files that match dvc.lock.
-
-    Only files that passed the stored checks are unpickled.
-    """
-    if record is not None:
-        return dict(record.get("models", {}))
-    return {
-        name: {"sha256": file_sha256(root / name), "content_sha256": content_hash(root / name)}
-        for name in model_files(root, models_dir)
-        if name not in bad
-    }
+) -> dict[str, str]:
+    """sha256 of the released model files: the record's, else (no record, or a file it lacks)
+    that of the pulled file when it passed the stored checks."""
+    hashes = dict((record or {}).get("models", {}))
+    for name in model_files(root, models_dir):
+        if name not in bad:
+            hashes.setdefault(name, file_sha256(root / name))
+    return hashes
 
 
 @dataclass(frozen=True)
@@ -500,14 +482,12 @@ class AuditOptions:
         record: release record, relative to the repo (None: ``releases/<rev>.json`` or the
             record of a tag pointing at the commit).
         keep: keep the temporary worktree, its MLflow store and ``repro.log``.
-        strict: a last-digit float difference fails too (it only warns otherwise).
         fail_fast: skip the rerun when the stored artifacts already fail.
     """
 
     remote: str | None = None
     record: Path | None = None
     keep: bool = False
-    strict: bool = False
     fail_fast: bool = False
 
 
@@ -558,7 +538,7 @@ def run_checks(
     reproduced_tags = _reproduced_tags(worktree, env["MLFLOW_TRACKING_URI"], params)
     after = snapshot(worktree, files, model_hashes(worktree, models_dir), reproduced_tags)
     record_metrics = record.get("metrics", {}) if record is not None else None
-    checks += compare_metrics(before.metrics, after.metrics, record_metrics, options.strict)
+    checks += compare_metrics(before.metrics, after.metrics, record_metrics)
     checks += compare_outputs(before.outs, after.outs, nondeterministic_outputs(params, files))
     checks += compare_models(before.models, after.models)
     checks += compare_tags(before.tags, after.tags or {})
@@ -579,7 +559,12 @@ def audit(repo: Path, rev: str, options: AuditOptions | None = None) -> AuditRes
         run_checks(repo, worktree, workdir, result, options)
     finally:
         if options.keep:
-            logger.info("kept the worktree %s (repro.log, mlflow.db beside it)", worktree)
+            logger.info(
+                "kept %s (repro.log and mlflow.db beside it); remove it with "
+                "`git worktree remove --force %s`",
+                worktree,
+                worktree,
+            )
         else:
             git(repo, "worktree", "remove", "--force", str(worktree), check=False)
             git(repo, "worktree", "prune", check=False)
@@ -589,7 +574,7 @@ def audit(repo: Path, rev: str, options: AuditOptions | None = None) -> AuditRes
 
 def main(argv: list[str] | None = None) -> None:
     """CLI: ``credit-scoring-audit REV [--repo .] [--remote NAME] [--record PATH] [--keep]
-    [--strict] [--fail-fast] [--failures]``; exit 0 pass, 1 differences, 2 cannot audit."""
+    [--fail-fast] [--failures]``; exit 0 pass, 1 differences, 2 cannot audit."""
     parser = argparse.ArgumentParser(
         description="Rebuild a release tag (or commit) from its DVC data and compare it with "
         "what was recorded. Exit status 1 when anything differs."
@@ -599,12 +584,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--remote", "-r", help="DVC remote to pull from (default: the default)")
     parser.add_argument("--record", type=Path, help="release record (default: releases/REV.json)")
     parser.add_argument("--keep", action="store_true", help="keep the worktree and its log")
-    parser.add_argument("--strict", action="store_true", help="float noise fails too")
     parser.add_argument("--fail-fast", action="store_true", help="no rerun if stored files fail")
     parser.add_argument("--failures", action="store_true", help="print only rows not ok")
     args = parser.parse_args(argv)
     setup_logging()
-    options = AuditOptions(args.remote, args.record, args.keep, args.strict, args.fail_fast)
+    options = AuditOptions(
+        remote=args.remote, record=args.record, keep=args.keep, fail_fast=args.fail_fast
+    )
     try:
         result = audit(args.repo, args.rev, options)
     except ReleaseError as exc:

@@ -24,7 +24,7 @@ def setup_logging(level: int = logging.INFO) -> None:
     )
     for noisy in ("alembic", "mlflow", "urllib3", "matplotlib", "numba", "shap"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    # The cloudpickle format is a deliberate choice (see tracking.SERIALIZATION): no warning per model.
+    # Cloudpickle is a deliberate choice (see tracking.SERIALIZATION): no warning per model.
     logging.getLogger("mlflow.sklearn").setLevel(logging.ERROR)
 
 

@@ -6,7 +6,7 @@
 1. names the tag in ``reports/model_card.md`` and ``dvc commit``s the register stage, so that
    ``dvc status`` stays clean;
 2. writes ``releases/model-v1.json``: every metric of every metrics file of dvc.yaml, the md5 of
-   every dep and out of dvc.lock, the hashes of the model files, the registry version, its run
+   every dep and out of dvc.lock, the sha256 of the model files, the registry version, its run
    and its tags;
 3. pushes the DVC data to the remote (``dvc push``), commits the record and creates the
    annotated tag; the registry version gets a ``release`` tag.
@@ -18,11 +18,8 @@ that read a pipeline's state (metrics, dvc.lock, model hashes) live here and ser
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import hashlib
 import logging
 import os
-import pickle
 import platform
 import re
 import subprocess
@@ -41,13 +38,12 @@ from credit_scoring.io import file_sha256
 logger = logging.getLogger(__name__)
 
 RELEASES_DIR = "releases"
-RECORD_FORMAT = 1
+# Format 2: ``models`` maps each model file to the sha256 of its bytes (1: to a dict that also
+# held a hash of the unpickled content).
+RECORD_FORMAT = 2
 # Registry tags describing the model itself (not when, or by which run, it was registered).
 AUDITED_TAGS = ("family", "threshold", "data_hash", "data_source", "features")
 AUDITED_TAG_PREFIX = "metric."
-# Attributes of a pickled object, and columns of its tables, that hold wall-clock timings.
-TIMING_FIELDS = frozenset({"fit_seconds"})
-TIMING_COLUMN = re.compile(r"_time$")
 _RELEASE_ROW = re.compile(r"^\| release tag \| .* \|$", re.MULTILINE)
 _INTERPOLATION = re.compile(r"\$\{([^}]+)\}")
 
@@ -184,97 +180,16 @@ def lock_outs(root: Path) -> dict[str, str]:
 # --- model hashes -----------------------------------------------------------------------------
 
 
-class _HashWriter:
-    """A file-like sink that only hashes what is written to it."""
-
-    def __init__(self) -> None:
-        self.digest = hashlib.sha256()
-
-    def write(self, data: bytes) -> int:
-        self.digest.update(data)
-        return len(data)
-
-
-def _has_padding(dtype: Any) -> bool:
-    fields = dtype.fields or {}
-    return bool(fields) and sum(f[0].itemsize for f in fields.values()) != dtype.itemsize
-
-
-class _CanonicalPickler(pickle._Pickler):
-    """A pickler whose bytes depend only on the values pickled.
-
-    It never memoizes (so object identity and string interning do not matter), writes
-    structured arrays field by field (their padding bytes may hold uninitialised memory: the
-    nodes of scikit-learn trees loaded by joblib do), and sorts sets.
-    """
-
-    def reducer_override(self, obj: Any) -> Any:
-        import numpy as np
-
-        if isinstance(obj, np.ndarray) and _has_padding(obj.dtype):
-            return tuple, (tuple((n, np.ascontiguousarray(obj[n])) for n in obj.dtype.names),)
-        if isinstance(obj, set | frozenset):
-            return type(obj), (sorted(obj, key=lambda item: (type(item).__name__, repr(item))),)
-        return NotImplemented
-
-
-def canonical_hash(obj: Any) -> str:
-    """SHA-256 of ``obj`` pickled canonically (equal values give equal hashes)."""
-    sink = _HashWriter()
-    pickler = _CanonicalPickler(sink, protocol=5)
-    pickler.fast = True  # no memo: identical output whatever the objects' identities
-    pickler.dump(obj)
-    return sink.digest.hexdigest()
-
-
-def without_timings(obj: Any) -> Any:
-    """A dataclass as a dict of its fields, wall-clock timings (fields, table columns) removed."""
-    if not dataclasses.is_dataclass(obj) or isinstance(obj, type):
-        return obj
-    import pandas as pd
-
-    view = {}
-    for field in dataclasses.fields(obj):
-        value = getattr(obj, field.name)
-        if field.name in TIMING_FIELDS:
-            continue
-        if isinstance(value, pd.DataFrame):
-            value = value.drop(columns=[c for c in value if TIMING_COLUMN.search(str(c))])
-        view[field.name] = value
-    return view
-
-
-def load_model_file(path: Path) -> Any:
-    """Unpickle a model file (``.joblib`` with joblib, else pickle). Trusted files only."""
-    if path.suffix == ".joblib":
-        import joblib
-
-        return joblib.load(path)
-    with path.open("rb") as handle:
-        return pickle.load(handle)
-
-
-def content_hash(path: Path) -> str:
-    """Hash of what a model file holds, blind to the bytes that change from run to run.
-
-    Unpickles the file: call it only on files this machine produced or verified.
-    """
-    return canonical_hash(without_timings(load_model_file(path)))
-
-
 def model_files(root: Path, models_dir: str) -> list[str]:
-    """The champion's pickle and every candidate, relative to ``root``."""
+    """The champion's pickle and every candidate's, relative to ``root``."""
     folder = root / models_dir
-    paths = [folder / "champion" / "model.pkl", *sorted((folder / "candidates").glob("*.joblib"))]
+    paths = [folder / "champion" / "model.pkl", *sorted((folder / "candidates").glob("*.pkl"))]
     return [p.relative_to(root).as_posix() for p in paths if p.is_file()]
 
 
-def model_hashes(root: Path, models_dir: str) -> dict[str, dict[str, str]]:
-    """Per model file: ``sha256`` of its bytes and ``content_sha256`` (:func:`content_hash`)."""
-    return {
-        name: {"sha256": file_sha256(root / name), "content_sha256": content_hash(root / name)}
-        for name in model_files(root, models_dir)
-    }
+def model_hashes(root: Path, models_dir: str) -> dict[str, str]:
+    """The sha256 of each model file's bytes (the pipeline writes them byte-identically)."""
+    return {name: file_sha256(root / name) for name in model_files(root, models_dir)}
 
 
 # --- registry ---------------------------------------------------------------------------------
@@ -348,12 +263,24 @@ def _requirements_sha256(root: Path) -> str | None:
     return file_sha256(lock) if lock.is_file() else None
 
 
-def build_record(root: Path, tag: str, message: str) -> dict[str, Any]:
-    """The release record of the pipeline state checked out in ``root``."""
-    params = load_params(root / "params.yaml")
+def _registry(root: Path, params: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
+    """reports/registry.json with the version's audited tags, and the tracking URI (kept out of
+    the record: it may hold credentials)."""
     registry = read_json(root / params["paths"]["reports_dir"] / "registry.json")
     uri = tracking_uri(root, params)
     tags = registry_tags(uri, registry["model_name"], registry["version"])
+    return registry | {"tags": tags}, uri
+
+
+def build_record(
+    root: Path, tag: str, message: str, registry: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The release record of the pipeline state checked out in ``root``.
+
+    Args:
+        registry: registry.json with the version's tags (default: read now, see _registry).
+    """
+    params = load_params(root / "params.yaml")
     return {
         "format": RECORD_FORMAT,
         "tag": tag,
@@ -363,7 +290,7 @@ def build_record(root: Path, tag: str, message: str) -> dict[str, Any]:
         "metrics": read_metrics(root, metrics_files(root)),
         "data": lock_stages(root),
         "models": model_hashes(root, params["paths"]["models_dir"]),
-        "registry": registry | {"tags": tags},
+        "registry": dict(registry or _registry(root, params)[0]),
         "environment": {
             "python": platform.python_version(),
             "requirements_lock_sha256": _requirements_sha256(root),
@@ -399,27 +326,28 @@ def release(
     remote: str | None = None,
     push: bool = True,
 ) -> Path:
-    """Release the committed pipeline state of ``root`` as ``tag``; return the record's path."""
+    """Release the committed pipeline state of ``root`` as ``tag``; return the record's path.
+
+    Everything that can fail without changing the checkout (checks, registry, ``dvc push``)
+    comes first.
+    """
     root = root.resolve()
     check_releasable(root, tag)
     params = load_params(root / "params.yaml")
+    registry, uri = _registry(root, params)
+    if push:
+        dvc(root, "push", *(["--remote", remote] if remote else []))
     message = message or f"Release {tag}"
     card = Path(params["paths"]["reports_dir"]) / "model_card.md"
     name_release_in_card(root / card, tag)
     dvc(root, "commit", "--force", stage_of_output(root, card.as_posix()))
-    record = build_record(root, tag, message)
-    path = write_json(record, record_path(root, tag))
-    if push:
-        dvc(root, "push", *(["--remote", remote] if remote else []))
+    path = write_json(build_record(root, tag, message, registry), record_path(root, tag))
     git(root, "add", path.relative_to(root).as_posix(), card.as_posix(), "dvc.lock")
     git(root, "commit", "--quiet", "--message", message)
     git(root, "tag", "--annotate", tag, "--message", message)
-    registry = record["registry"]
-    uri = tracking_uri(root, params)
-    _tag_registry_version(uri, registry["model_name"], registry["version"], tag)
-    logger.info(
-        "released %s: %s v%s, record %s", tag, registry["model_name"], registry["version"], path
-    )
+    name, version = registry["model_name"], registry["version"]
+    _tag_registry_version(uri, name, version, tag)
+    logger.info("released %s: %s version %s, record %s", tag, name, version, path)
     return path
 
 
@@ -442,7 +370,7 @@ def main(argv: list[str] | None = None) -> None:
     except ReleaseError as exc:
         logger.error("%s", exc)
         sys.exit(1)
-    logger.info("released %s (%s); publish it: git push --follow-tags", args.tag, path)
+    logger.info("publish %s: git push --follow-tags (%s)", args.tag, path.name)
 
 
 if __name__ == "__main__":

@@ -53,7 +53,6 @@ def log_candidate(
             "cv_auc": candidate.cv_auc,
             "cv_business_score": candidate.cv_business_score,
             "threshold": candidate.threshold,
-            "fit_seconds": candidate.fit_seconds,
         }
     )
     mlflow.log_table(candidate.threshold_curve, "cv_threshold_curve.json")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -33,7 +33,8 @@ class TrainedCandidate:
         cv_business_score: mean validation-fold business score at ``threshold``.
         search_results: one row per grid point with its mean/std fold metrics.
         threshold_curve: mean validation-fold business score per threshold.
-        fit_seconds: wall time of search + tuning.
+
+    No timing is stored: the same data, params and seed give a byte-identical candidate file.
     """
 
     family: str
@@ -44,8 +45,6 @@ class TrainedCandidate:
     cv_business_score: float
     search_results: pd.DataFrame
     threshold_curve: pd.DataFrame
-    fit_seconds: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def make_folds(y: pd.Series, n_splits: int, seed: int) -> Folds:
@@ -88,7 +87,7 @@ def search_family(
 def _summarise_search(results: pd.DataFrame) -> pd.DataFrame:
     """Keep readable params and the mean/std fold metrics of each grid point."""
     params = pd.DataFrame([describe_params(p) for p in results["params"]])
-    metrics = results.filter(regex=r"^(mean|std)_(test_|fit_time)").reset_index(drop=True)
+    metrics = results.filter(regex=r"^(mean|std)_test_").reset_index(drop=True)
     return pd.concat([params, metrics], axis=1)
 
 
@@ -168,7 +167,6 @@ def train_family(
         cv_business_score=float(tuner.best_score_),
         search_results=search_results,
         threshold_curve=curve,
-        fit_seconds=time.perf_counter() - started,
     )
     logger.info(
         "%s: cv AUC %.4f, cv business score %.4f at threshold %.3f (%s) in %.0f s",
@@ -177,7 +175,7 @@ def train_family(
         candidate.cv_business_score,
         candidate.threshold,
         readable,
-        candidate.fit_seconds,
+        time.perf_counter() - started,
     )
     return candidate
 

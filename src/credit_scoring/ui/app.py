@@ -20,12 +20,12 @@ from credit_scoring.ui.client import (
     ApiAuthError,
     ApiError,
     ApiNotFound,
-    ApiSettings,
     ApiUnavailable,
     ApiValidationError,
     CreditApiClient,
     Distribution,
     Prediction,
+    UiSettings,
 )
 
 logger = logging.getLogger(__name__)
@@ -34,6 +34,8 @@ CLIENT_LIMIT = 200
 POPULATION_FEATURES = 3
 CACHE_SECONDS = 300
 RESULT_KEY = "result"
+NEW = "new"
+NEW_LABEL = "New application (blank form)"
 FieldKind = Literal["amount", "count", "score", "age", "employed", "category"]
 
 CSS = """
@@ -86,6 +88,7 @@ FIELDS = (
     Field("EXT_SOURCE_3", "External score 3", "score", "Score from an external source, 0 to 1."),
 )
 LABELS = {field.column: field.label for field in FIELDS}
+HISTORY_SOURCES = {"store": "on file", "request": "sent with the request", "none": "none on file"}
 DAYS_NOTE = " (the API counts days before the application)"
 DAY_FIELDS = {field.column for field in FIELDS if field.kind in ("age", "employed")}
 
@@ -95,26 +98,26 @@ DAY_FIELDS = {field.column for field in FIELDS if field.kind in ("age", "employe
 # --------------------------------------------------------------------------------------------
 
 
-def _client(settings: ApiSettings) -> CreditApiClient:
+def _client(settings: UiSettings) -> CreditApiClient:
     return CreditApiClient.from_settings(settings)
 
 
 @st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
-def fetch_clients(settings: ApiSettings, limit: int = CLIENT_LIMIT) -> list[int]:
+def fetch_clients(settings: UiSettings, limit: int = CLIENT_LIMIT) -> list[int]:
     """The ids of the clients the API knows (``GET /clients``)."""
     with _client(settings) as api:
         return api.clients(limit=limit)
 
 
 @st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
-def fetch_application(settings: ApiSettings, sk_id_curr: int) -> dict[str, Any]:
+def fetch_application(settings: UiSettings, sk_id_curr: int) -> dict[str, Any]:
     """The raw application of one client (``GET /clients/{id}``)."""
     with _client(settings) as api:
         return api.client(sk_id_curr)
 
 
 @st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
-def fetch_distribution(settings: ApiSettings, feature: str) -> Distribution | None:
+def fetch_distribution(settings: UiSettings, feature: str) -> Distribution | None:
     """The training distribution of one feature (``GET /population``); None if unknown."""
     with _client(settings) as api:
         try:
@@ -124,13 +127,13 @@ def fetch_distribution(settings: ApiSettings, feature: str) -> Distribution | No
 
 
 @st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
-def fetch_model(settings: ApiSettings) -> dict[str, Any]:
+def fetch_model(settings: UiSettings) -> dict[str, Any]:
     """The served model's card (``GET /model``)."""
     with _client(settings) as api:
         return api.model_info()
 
 
-def score(settings: ApiSettings, application: dict[str, Any]) -> Prediction:
+def score(settings: UiSettings, application: dict[str, Any]) -> Prediction:
     """Score one application (``POST /predict``), never cached."""
     with _client(settings) as api:
         return api.predict(application)
@@ -170,13 +173,18 @@ def raw_value(field: Field, shown: Any) -> Any:
 
 
 def edited_application(raw: dict[str, Any], shown: dict[str, Any]) -> dict[str, Any]:
-    """``raw`` with the fields whose widget value differs from the prefilled one replaced."""
+    """``raw`` with the fields whose widget value differs from the prefilled one replaced.
+
+    An empty "years employed" means "not employed" even when the field was empty before.
+    """
     application = dict(raw)
     for field in FIELDS:
-        if field.column in shown and shown[field.column] != display_value(
-            field, raw.get(field.column)
-        ):
-            application[field.column] = raw_value(field, shown[field.column])
+        if field.column not in shown:
+            continue
+        value = shown[field.column]
+        unset = field.kind == "employed" and value is None and raw.get(field.column) is None
+        if unset or value != display_value(field, raw.get(field.column)):
+            application[field.column] = raw_value(field, value)
     return application
 
 
@@ -204,15 +212,19 @@ def field_widget(field: Field, raw: dict[str, Any], key: str) -> Any:
     return st.number_input(field.label, value=initial, step=step, format=fmt, **common)
 
 
-def application_form(raw: dict[str, Any], sk_id_curr: int) -> dict[str, Any] | None:
+def application_form(raw: dict[str, Any], key: str) -> dict[str, Any] | None:
     """The editable key fields of the application; the application to score once submitted."""
-    with st.form(f"application-{sk_id_curr}", border=True):
-        st.markdown("**Application** · edit any field, then score")
+    title = "New application" if key == NEW else f"Application {key}"
+    hint = (
+        "fill in at least the amounts, age and years employed" if key == NEW else "edit any field"
+    )
+    with st.form(f"application-{key}", border=True):
+        st.markdown(f"**{title}** · {hint}, then score")
         shown = {}
         columns = st.columns(2)
         for position, field in enumerate(FIELDS):
             with columns[position % 2]:
-                shown[field.column] = field_widget(field, raw, f"{field.column}-{sk_id_curr}")
+                shown[field.column] = field_widget(field, raw, f"{field.column}-{key}")
         submitted = st.form_submit_button("Score", type="primary", width="stretch")
     return edited_application(raw, shown) if submitted else None
 
@@ -306,7 +318,7 @@ def top_features(prediction: Prediction, count: int) -> list[tuple[str, Any]]:
     return [(reason.feature, reason.value) for reason in prediction.reasons[:count]]
 
 
-def show_population(settings: ApiSettings, prediction: Prediction) -> None:
+def show_population(settings: UiSettings, prediction: Prediction) -> None:
     """The client against the training population on the top features."""
     st.subheader("Compared with past clients")
     features = top_features(prediction, POPULATION_FEATURES)
@@ -342,7 +354,8 @@ def model_caption(prediction: Prediction) -> str:
         f"Model {model.get('name', '?')} v{model.get('version', '?')} ({model.get('family', '?')})"
     ]
     if prediction.history_source:
-        parts.append(f"history: {prediction.history_source}")
+        source = HISTORY_SOURCES.get(prediction.history_source, prediction.history_source)
+        parts.append(f"credit history: {source}")
     if prediction.request_id:
         parts.append(f"request {prediction.request_id}")
     return " · ".join(parts)
@@ -353,7 +366,7 @@ def model_caption(prediction: Prediction) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def sidebar(settings: ApiSettings) -> None:
+def sidebar(settings: UiSettings) -> None:
     """API address and the served model."""
     with st.sidebar:
         st.header("Scoring API")
@@ -380,13 +393,30 @@ def sidebar(settings: ApiSettings) -> None:
         )
 
 
-def pick_client(settings: ApiSettings) -> int | None:
-    """The client selectbox fed by ``GET /clients``."""
+def pick_client(settings: UiSettings) -> int | str:
+    """The client selectbox fed by ``GET /clients``: a client id, a typed id, or ``NEW``."""
     clients = fetch_clients(settings)
-    if not clients:
-        st.warning("The API has no client to pick.")
+    return st.selectbox(
+        "Client (SK_ID_CURR)",
+        [NEW, *clients],
+        index=1 if clients else 0,
+        key="client",
+        format_func=lambda option: NEW_LABEL if option == NEW else str(option),
+        accept_new_options=True,
+        help="Pick a client, type another SK_ID_CURR, or start a blank application.",
+    )
+
+
+def load_application(settings: UiSettings, choice: int | str) -> tuple[str, dict[str, Any]] | None:
+    """The form key and raw application of the choice (``GET /clients/{id}``; blank for new)."""
+    if choice == NEW:
+        return NEW, {}
+    try:
+        sk_id_curr = int(str(choice).strip())
+    except ValueError:
+        st.error(f"{choice!r} is not a client number (SK_ID_CURR).", icon=":material/error:")
         return None
-    return st.selectbox("Client (SK_ID_CURR)", clients, index=0, key="client")
+    return str(sk_id_curr), fetch_application(settings, sk_id_curr)
 
 
 def main() -> None:
@@ -395,7 +425,7 @@ def main() -> None:
         page_title="Credit scoring", page_icon=":material/credit_score:", layout="wide"
     )
     st.markdown(CSS, unsafe_allow_html=True)
-    settings = ApiSettings.from_env()
+    settings = UiSettings.from_env()
     sidebar(settings)
     st.title("Credit decision")
     st.caption("Score an application, see why, compare with past clients.")
@@ -408,32 +438,34 @@ def main() -> None:
         st.error(f"Unexpected error: {type(error).__name__}: {error}", icon=":material/error:")
 
 
-def run_page(settings: ApiSettings) -> None:
+def run_page(settings: UiSettings) -> None:
     """Pick, edit, score and show the result of one client."""
     left, right = st.columns([2, 3], gap="large")
     with left:
-        sk_id_curr = pick_client(settings)
-        if sk_id_curr is None:
+        loaded = load_application(settings, pick_client(settings))
+        if loaded is None:
             return
-        raw = fetch_application(settings, sk_id_curr)
-        application = application_form(raw, sk_id_curr)
+        key, raw = loaded
+        application = application_form(raw, key)
     if application is not None:
         st.session_state.pop(RESULT_KEY, None)
         with right:
             try:
                 with st.spinner("Scoring…"):
-                    st.session_state[RESULT_KEY] = (sk_id_curr, score(settings, application))
+                    st.session_state[RESULT_KEY] = (key, score(settings, application))
             except ApiError as error:
                 show_error(error)
                 return
     result = st.session_state.get(RESULT_KEY)
-    if result is None or result[0] != sk_id_curr:
+    if result is None or result[0] != key:
         right.info("Pick a client, check the application, then press **Score**.")
         return
     prediction = result[1]
     with right:
         show_decision(prediction)
         st.caption(model_caption(prediction))
+        for warning in prediction.warnings:
+            st.warning(warning, icon=":material/info:")
         show_explanation(prediction)
     show_population(settings, prediction)
 

@@ -106,6 +106,9 @@ _SUFFIXES = (
     ("_SUM", "total"),
     ("_COUNT", "count"),
     ("_SHARE", "share"),
+    ("_AVG", "building average"),
+    ("_MEDI", "building median"),
+    ("_MODE", "building mode"),
 )
 _WORDS = {
     "AMT": "amount",
@@ -271,8 +274,9 @@ def contributions_figure(reasons: Sequence[Reason], units: str | None = None) ->
     fig.add_vline(x=0, line_color=INK, line_width=1)
     fig.update_yaxes(
         tickvals=list(range(len(ordered))),
-        ticktext=[reason_label(reason) for reason in ordered],
+        ticktext=[_tick_label(reason) for reason in ordered],
         tickfont={"color": INK},
+        automargin=True,
     )
     fig.update_xaxes(
         title_text=f"Contribution to the risk ({units})" if units else "Contribution to the risk",
@@ -282,19 +286,21 @@ def contributions_figure(reasons: Sequence[Reason], units: str | None = None) ->
     )
     return _layout(
         fig,
-        max(220, 30 * len(ordered) + 110),
+        max(220, 34 * len(ordered) + 110),
         barmode="relative",
         bargap=0.25,
-        legend={
-            "orientation": "h",
-            "xref": "container",
-            "x": 0.5,
-            "xanchor": "center",
-            "yanchor": "bottom",
-            "y": 1.0,
-        },
+        legend={"orientation": "h", "x": 1, "xanchor": "right", "yanchor": "bottom", "y": 1.0},
         margin={"l": 10, "r": 20, "t": 30, "b": 10},
     )
+
+
+def _tick_label(reason: Reason, width: int = 34) -> str:
+    """``label = value`` on one line, or on two (shortened) when it is long."""
+    text = reason_label(reason)
+    if len(text) <= width:
+        return text
+    label, value = feature_label(reason.feature), format_value(reason.feature, reason.value)
+    return f"{_short(label, width)}<br>= {_short(value, width)}"
 
 
 def _padded_range(values: Sequence[float]) -> list[float]:
@@ -366,6 +372,8 @@ def position_sentence(distribution: Distribution, value: Any) -> str:
         parts.append(_compared(rate, overall, "these clients"))
     else:
         share = population_share_below(distribution, float(value))
+        if share is not None and axis_scale(distribution.feature)[0] < 0:
+            share = 1 - share  # days before the application: fewer days back is less
         parts = [f"{label} = {format_value(distribution.feature, value)}"]
         if share is not None:
             parts.append(f"higher than {share * 100:.0f} % of clients")
@@ -380,9 +388,9 @@ def population_figure(distribution: Distribution, value: Any) -> go.Figure:
         fig = _categories_figure(distribution, value)
     else:
         fig = _histogram_figure(distribution, value)
-    fig.update_xaxes(
-        title_text=feature_label(distribution.feature), gridcolor="#e5e8ec", automargin=True
-    )
+    unit = axis_scale(distribution.feature)[1]
+    title = feature_label(distribution.feature) + (f" ({unit})" if unit else "")
+    fig.update_xaxes(title_text=title, gridcolor="#e5e8ec", automargin=True)
     return _layout(
         fig,
         300,
@@ -415,10 +423,21 @@ def _rate_trace(fig: go.Figure, x: list[Any], rates: list[float | None]) -> None
     )
 
 
+def axis_scale(feature: str) -> tuple[float, str]:
+    """Factor and unit turning a feature into officer units on a chart axis (days -> years)."""
+    if feature in ("DAYS_BIRTH", "DAYS_EMPLOYED"):
+        return -1 / DAYS_PER_YEAR, "years"
+    if re.search(r"(^|_)DAYS(_|$)", feature):
+        return -1 / DAYS_PER_YEAR, "years ago"
+    return 1.0, ""
+
+
 def _histogram_figure(distribution: Distribution, value: Any) -> go.Figure:
-    edges, counts = distribution.edges, distribution.counts
+    factor = axis_scale(distribution.feature)[0]
+    edges = [edge * factor for edge in distribution.edges]
+    counts = distribution.counts
     centres = [(low + high) / 2 for low, high in zip(edges[:-1], edges[1:], strict=False)]
-    widths = [high - low for low, high in zip(edges[:-1], edges[1:], strict=False)]
+    widths = [abs(high - low) for low, high in zip(edges[:-1], edges[1:], strict=False)]
     total = sum(counts) or 1
     fig = go.Figure()
     fig.add_bar(
@@ -432,10 +451,10 @@ def _histogram_figure(distribution: Distribution, value: Any) -> go.Figure:
     rates = distribution.default_rate_by_bin
     if rates and len(rates) == len(centres):
         _rate_trace(fig, centres, rates)
-    _mark_quartiles(fig, distribution)
+    _mark_quartiles(fig, distribution, factor)
     if isinstance(value, int | float) and not math.isnan(value):
         fig.add_vline(
-            x=float(value),
+            x=float(value) * factor,
             line={"color": INK, "width": 3, "dash": "dash"},
             annotation_text=f"Client: {format_value(distribution.feature, value)}",
             annotation_position="top",
@@ -466,14 +485,10 @@ def _categories_figure(distribution: Distribution, value: Any) -> go.Figure:
     return fig
 
 
-def _mark_quartiles(fig: go.Figure, distribution: Distribution) -> None:
+def _mark_quartiles(fig: go.Figure, distribution: Distribution, factor: float = 1.0) -> None:
     """Shade the middle half of the population (25th to 75th percentile)."""
     low, high = distribution.quantiles.get(0.25), distribution.quantiles.get(0.75)
     if low is not None and high is not None and high > low:
         fig.add_vrect(
-            x0=low,
-            x1=high,
-            fillcolor="#5d6d7e",
-            opacity=0.08,
-            line_width=0,
+            x0=low * factor, x1=high * factor, fillcolor="#5d6d7e", opacity=0.08, line_width=0
         )

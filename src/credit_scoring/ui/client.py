@@ -180,7 +180,7 @@ class Distribution:
 
 
 @dataclass(frozen=True)
-class ApiSettings:
+class UiSettings:
     """Where the API is and how to authenticate, read from ``CREDIT_UI_*`` variables."""
 
     url: str = DEFAULT_URL
@@ -188,7 +188,7 @@ class ApiSettings:
     timeout: float = DEFAULT_TIMEOUT
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> ApiSettings:
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> UiSettings:
         """Read ``CREDIT_UI_API_URL``, ``CREDIT_UI_API_KEY`` and ``CREDIT_UI_TIMEOUT``."""
         env = os.environ if environ is None else environ
         return cls(
@@ -208,7 +208,8 @@ class CreditApiClient:
         timeout: float = DEFAULT_TIMEOUT,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        self.url = url.rstrip("/")
+        # Render's fromService gives a bare host:port: assume http when no scheme is given.
+        self.url = (url if "://" in url else f"http://{url}").rstrip("/")
         headers = {API_KEY_HEADER: api_key} if api_key else {}
         self._http = httpx.Client(
             base_url=self.url,
@@ -219,7 +220,7 @@ class CreditApiClient:
         self._timeout = timeout
 
     @classmethod
-    def from_settings(cls, settings: ApiSettings) -> Self:
+    def from_settings(cls, settings: UiSettings) -> Self:
         return cls(settings.url, settings.api_key, settings.timeout)
 
     def __enter__(self) -> Self:
@@ -242,8 +243,6 @@ class CreditApiClient:
     def clients(self, limit: int = 50, offset: int = 0) -> list[int]:
         """``GET /clients``: SK_ID_CURR of the clients the API can score by id."""
         data = self._request("GET", "/clients", params={"limit": limit, "offset": offset})
-        if isinstance(data, Mapping):
-            data = next((data[k] for k in ("clients", "items", "ids") if k in data), [])
         return [int(item) for item in data]
 
     def client(self, sk_id_curr: int) -> dict[str, Any]:
@@ -302,6 +301,8 @@ def error_from_response(response: httpx.Response) -> ApiError:
         )
     if status == 404:
         return ApiNotFound(f"Not found ({status}): {text}", status)
+    if status == 503:
+        return ApiError(f"The API is not ready ({status}): {text}", status)
     if status >= 500:
         return ApiError(f"The API failed ({status}): {text}", status)
     return ApiError(f"The API answered {status}: {text}", status)
