@@ -260,8 +260,6 @@ def history() -> pd.DataFrame:
         ("CREDIT_GOODS_DIFF", 30_000.0),
         ("INCOME_PER_PERSON", 25_000.0),
         ("CHILDREN_RATIO", 0.5),
-        ("AGE_YEARS", 40.0),
-        ("EMPLOYED_YEARS", 8.0),
         ("EMPLOYED_AGE_RATIO", 0.2),
         ("CAR_AGE_RATIO", 0.25),
         ("PHONE_CHANGE_AGE_RATIO", 0.1),

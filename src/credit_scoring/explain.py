@@ -20,18 +20,17 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from lightgbm import LGBMClassifier
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import OneHotEncoder
+from xgboost import XGBClassifier
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from lightgbm import LGBMClassifier  # noqa: E402
-from sklearn.compose import ColumnTransformer  # noqa: E402
-from sklearn.ensemble import RandomForestClassifier  # noqa: E402
-from sklearn.linear_model import LogisticRegression  # noqa: E402
-from sklearn.preprocessing import OneHotEncoder  # noqa: E402
-from xgboost import XGBClassifier  # noqa: E402
+from credit_scoring.plots import save_figure
 
 # shap warns about matplotlib deprecations at import and about output-format changes at call time.
 warnings.filterwarnings("ignore", module=r"shap(\.|$)")
@@ -313,16 +312,6 @@ def global_importance(contributions: pd.DataFrame) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
-def _save(fig: plt.Figure, path: Path) -> Path:
-    """Write ``fig`` as PNG to ``path`` (creating folders) and close it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
-
-
 def plot_global_importance(importance: pd.DataFrame, path: Path, top_n: int = 20) -> Path:
     """Horizontal bar chart of the ``top_n`` features by mean |SHAP|, most important on top.
 
@@ -339,7 +328,7 @@ def plot_global_importance(importance: pd.DataFrame, path: Path, top_n: int = 20
     ax.barh(top["feature"], top["mean_abs_shap"], color="#4c72b0")
     ax.set(xlabel="mean |SHAP value|", title=f"Global feature importance (top {len(top)})")
     ax.grid(axis="x", alpha=0.3)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def _reason_label(reason: dict[str, Any]) -> str:
@@ -393,4 +382,4 @@ def plot_local_explanation(
     ax.set(xlabel="model output (red raises risk, green lowers it)", title=title)
     ax.legend(loc="best", fontsize=8)
     ax.grid(axis="x", alpha=0.3)
-    return _save(fig, path)
+    return save_figure(fig, path)

@@ -267,6 +267,8 @@ def _business_features(app: pd.DataFrame) -> dict[str, pd.Series]:
     Returns:
         ``{feature name: float64 Series}``.
     """
+    # No AGE_YEARS / EMPLOYED_YEARS: rescaled copies of DAYS_BIRTH / DAYS_EMPLOYED would only split
+    # their SHAP credit in two and show the same fact twice in an explanation.
     age_years = -app["DAYS_BIRTH"] / DAYS_PER_YEAR
     documents = [c for c in app.columns if c.startswith("FLAG_DOCUMENT_")]
     requests = [c for c in app.columns if c.startswith("AMT_REQ_CREDIT_BUREAU_")]
@@ -278,8 +280,6 @@ def _business_features(app: pd.DataFrame) -> dict[str, pd.Series]:
         "CREDIT_GOODS_DIFF": app["AMT_CREDIT"] - app["AMT_GOODS_PRICE"],
         "INCOME_PER_PERSON": _ratio(app["AMT_INCOME_TOTAL"], app["CNT_FAM_MEMBERS"]),
         "CHILDREN_RATIO": _ratio(app["CNT_CHILDREN"], app["CNT_FAM_MEMBERS"]),
-        "AGE_YEARS": age_years,
-        "EMPLOYED_YEARS": -app["DAYS_EMPLOYED"] / DAYS_PER_YEAR,
         "EMPLOYED_AGE_RATIO": _ratio(app["DAYS_EMPLOYED"], app["DAYS_BIRTH"]),
         "REGISTRATION_AGE_RATIO": _ratio(app["DAYS_REGISTRATION"], app["DAYS_BIRTH"]),
         "ID_PUBLISH_AGE_RATIO": _ratio(app["DAYS_ID_PUBLISH"], app["DAYS_BIRTH"]),

@@ -12,7 +12,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 
-def _save(fig: plt.Figure, path: Path) -> Path:
+def save_figure(fig: plt.Figure, path: Path) -> Path:
+    """Write ``fig`` as PNG to ``path`` (creating folders) and close it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
@@ -33,7 +34,7 @@ def plot_cost_curves(
     ax.set_title("Business score on the held-out set (dotted: CV-tuned threshold)")
     ax.legend()
     ax.grid(alpha=0.3)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_roc_curves(
@@ -47,7 +48,7 @@ def plot_roc_curves(
     ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC, held-out set")
     ax.legend(loc="lower right")
     ax.grid(alpha=0.3)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_pr_curves(curves: Mapping[str, pd.DataFrame], base_rate: float, path: Path) -> Path:
@@ -59,4 +60,4 @@ def plot_pr_curves(curves: Mapping[str, pd.DataFrame], base_rate: float, path: P
     ax.set(xlabel="recall", ylabel="precision", title="Precision-recall, held-out set")
     ax.legend()
     ax.grid(alpha=0.3)
-    return _save(fig, path)
+    return save_figure(fig, path)

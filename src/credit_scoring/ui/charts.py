@@ -81,8 +81,6 @@ FEATURE_LABELS = {
     "CREDIT_GOODS_DIFF": "Credit above goods price",
     "INCOME_PER_PERSON": "Income per family member",
     "CHILDREN_RATIO": "Children / family size",
-    "AGE_YEARS": "Age (years)",
-    "EMPLOYED_YEARS": "Years employed",
     "EMPLOYED_AGE_RATIO": "Employment / age",
     "DAYS_EMPLOYED_ANOMALY": "Not employed / pensioner",
     "DOCUMENT_COUNT": "Documents provided",
