@@ -219,17 +219,18 @@ def _conform_application(app: pd.DataFrame) -> pd.DataFrame:
     extra = [c for c in app.columns if c not in columns and c != TARGET]
     if extra:
         logger.warning("application: ignoring %d non-schema columns: %s", len(extra), extra[:10])
-    out: dict[str, pd.Series] = {}
-    for column in columns:
-        values = app[column] if column in app.columns else pd.Series(np.nan, index=app.index)
-        if column == CLIENT_ID:
-            out[column] = values.astype("int64")
-        elif column in categorical:
-            values = values.astype(object)
-            out[column] = values.where(values.notna(), np.nan)
-        else:
-            out[column] = pd.to_numeric(values, errors="coerce").astype("float64")
-    return pd.DataFrame(out, index=app.index)
+    # Whole blocks at once: one row (the API) or 300k rows cost about the same.
+    columns = list(columns)
+    frame = app.reindex(columns=columns)
+    numeric = [c for c in columns if c not in categorical and c != CLIENT_ID]
+    try:
+        numbers = frame[numeric].astype("float64")
+    except (TypeError, ValueError):  # text in a numeric column: that cell becomes NaN
+        numbers = frame[numeric].apply(pd.to_numeric, errors="coerce").astype("float64")
+    labels = frame[list(categorical)].astype(object)
+    labels = labels.where(labels.notna(), np.nan)
+    ids = frame[[CLIENT_ID]].astype("int64")
+    return pd.concat([ids, numbers, labels], axis=1)[columns]
 
 
 def _ext_source_features(app: pd.DataFrame) -> dict[str, pd.Series]:
