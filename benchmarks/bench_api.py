@@ -16,9 +16,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,6 +26,7 @@ from typing import Any
 
 import httpx
 
+from credit_scoring.api.launch import ServerProcess, run_environment, start_api
 from credit_scoring.api.schemas import REQUIRED_FIELDS
 
 API_KEY = "bench-key"
@@ -46,48 +45,16 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_api(root: Path, model_uri: str, folder: Path) -> tuple[subprocess.Popen, str]:
-    """Start the API on ``root``'s outputs; return the process and its URL once healthy."""
-    env = dict(os.environ)
-    env.update(
-        CREDIT_API_MODEL_URI=model_uri,
-        CREDIT_API_TRACKING_URI=f"sqlite:///{root / 'mlflow.db'}",
-        CREDIT_API_MODEL_PATH=str(root / "models" / "champion"),
-        CREDIT_API_HISTORY_PATH=str(root / "data" / "processed" / "history.parquet"),
-        CREDIT_API_CLIENTS_PATH=str(root / "data" / "interim" / "application_test.parquet"),
-        CREDIT_API_POPULATION_PATH=str(root / "data" / "processed" / "train.parquet"),
-        CREDIT_API_PARAMS_PATH=str(root / "params.yaml"),
-        CREDIT_API_DATABASE_URL=f"sqlite:///{folder / 'decisions.db'}",
-        CREDIT_API_API_KEYS=API_KEY,
-        CREDIT_API_LOG_LEVEL="WARNING",
-    )
-    port = free_port()
-    command = [sys.executable, "-m", "uvicorn", "credit_scoring.api.main:app"]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
-    with open(folder / "api.log", "wb") as log:
-        process = subprocess.Popen(
-            command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT
+def start_benchmarked_api(root: Path, model_uri: str, folder: Path) -> ServerProcess:
+    """The API on ``root``'s outputs (quiet logs), its decision log in ``folder``."""
+    env = dict(os.environ) | run_environment(root, f"sqlite:///{folder / 'decisions.db'}", API_KEY)
+    env |= {"CREDIT_API_MODEL_URI": model_uri, "CREDIT_API_LOG_LEVEL": "WARNING"}
+    try:
+        return start_api(
+            env, root, folder / "api.log", STARTUP_SECONDS, 200, ("--log-level", "warning")
         )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            sys.exit(f"API exited:\n{(folder / 'api.log').read_text()}")
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                return process, url
-        except httpx.TransportError:
-            pass
-        time.sleep(0.3)
-    process.terminate()
-    sys.exit(f"API not healthy within {STARTUP_SECONDS} s:\n{(folder / 'api.log').read_text()}")
+    except RuntimeError as exc:
+        sys.exit(str(exc))
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -176,7 +143,8 @@ def main() -> None:
     args = parse_args()
     root = args.project_root.resolve()
     with tempfile.TemporaryDirectory(prefix="bench-api-") as folder:
-        process, url = start_api(root, args.model_uri, Path(folder))
+        server = start_benchmarked_api(root, args.model_uri, Path(folder))
+        url = server.url
         try:
             total = max(args.requests, args.batch_size * args.batches)
             bodies = load_bodies(url, total)
@@ -185,8 +153,7 @@ def main() -> None:
             concurrent = run_concurrent(url, bodies[: args.requests], args.concurrency)
             batches = run_batches(url, bodies, args.batch_size, args.batches)
         finally:
-            process.terminate()
-            process.wait(timeout=30)
+            server.stop()
     print(
         f"\nAPI benchmark on {root}: {model['name']} v{model['version']} ({model['family']}, "
         f"{len(model['features']['numeric']) + len(model['features']['categorical'])} features), "

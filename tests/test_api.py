@@ -10,10 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -30,6 +26,7 @@ import yaml
 
 from credit_scoring import schema
 from credit_scoring.api.decision_log import read_decisions
+from credit_scoring.api.launch import ServerProcess, free_port, run_environment, start_api
 from credit_scoring.api.model_loader import load_champion
 from credit_scoring.datasets import feature_matrix
 
@@ -53,12 +50,14 @@ MINIMAL = {
 
 @dataclass
 class Server:
-    """A running API subprocess."""
+    """A running API subprocess and its decision log."""
 
-    url: str
-    process: subprocess.Popen
-    log: Path
+    running: ServerProcess
     database_url: str
+
+    @property
+    def url(self) -> str:
+        return self.running.url
 
     def client(self, key: str | None = API_KEY) -> httpx.Client:
         """An HTTP client of the server (with ``X-API-Key`` unless ``key`` is None)."""
@@ -66,44 +65,15 @@ class Server:
         return httpx.Client(base_url=self.url, headers=headers, timeout=60)
 
 
-def _free_port() -> int:
-    """A free TCP port on the loopback interface."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def start_server(env: dict[str, str], cwd: Path, log: Path) -> Server:
-    """Start ``uvicorn credit_scoring.api.main:app`` on 127.0.0.1 and wait for /health."""
-    port = _free_port()
-    command = [sys.executable, "-m", "uvicorn", "credit_scoring.api.main:app"]
-    command += ["--host", "127.0.0.1", "--port", str(port)]
-    with open(log, "wb") as output:
-        process = subprocess.Popen(
-            command, cwd=cwd, env=env, stdout=output, stderr=subprocess.STDOUT
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"API exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            httpx.get(f"{url}/health", timeout=2)
-            return Server(url, process, log, env["CREDIT_API_DATABASE_URL"])
-        except httpx.TransportError:
-            time.sleep(0.3)
-    stop_server(Server(url, process, log, ""))
-    raise AssertionError(f"API not up within {STARTUP_SECONDS} s:\n{log.read_text()}")
+    """Start the API on 127.0.0.1 and wait until /health answers (even 503: no model)."""
+    running = start_api(env, cwd, log, timeout=STARTUP_SECONDS, expect_status=None)
+    return Server(running, env["CREDIT_API_DATABASE_URL"])
 
 
 def stop_server(server: Server) -> None:
     """Terminate the server process (kill it if it does not stop)."""
-    server.process.terminate()
-    try:
-        server.process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
-        server.process.wait()
+    server.running.stop()
 
 
 def api_env(project, folder: Path, **overrides: str) -> dict[str, str]:
@@ -112,16 +82,10 @@ def api_env(project, folder: Path, **overrides: str) -> dict[str, str]:
     params = yaml.safe_load((root / "params.yaml").read_text())
     register = params["register"]
     env = {k: v for k, v in project.env.items() if not k.startswith("CREDIT_API_")}
+    database_url = f"sqlite:///{folder / 'decisions.db'}"
+    env |= run_environment(root, database_url, f"{API_KEY}, {OTHER_KEY}", project.tracking_uri)
     env |= {
         "CREDIT_API_MODEL_URI": f"models:/{register['model_name']}@{register['alias']}",
-        "CREDIT_API_TRACKING_URI": project.tracking_uri,
-        "CREDIT_API_MODEL_PATH": str(root / "models" / "champion"),
-        "CREDIT_API_HISTORY_PATH": str(root / "data" / "processed" / "history.parquet"),
-        "CREDIT_API_CLIENTS_PATH": str(root / "data" / "interim" / "application_test.parquet"),
-        "CREDIT_API_POPULATION_PATH": str(root / "data" / "processed" / "train.parquet"),
-        "CREDIT_API_PARAMS_PATH": str(root / "params.yaml"),
-        "CREDIT_API_DATABASE_URL": f"sqlite:///{folder / 'decisions.db'}",
-        "CREDIT_API_API_KEYS": f"{API_KEY}, {OTHER_KEY}",
         "CREDIT_API_TOP_K": str(TOP_K),
         "CREDIT_API_MAX_BATCH": str(MAX_BATCH),
     }
@@ -642,9 +606,7 @@ def test_rejected_requests_are_not_logged(http, server):
 def test_unreachable_registry_falls_back_to_the_model_folder(
     tiny_project, tmp_path, http, applications
 ):
-    with socket.socket() as sock:  # a port nobody listens on
-        sock.bind(("127.0.0.1", 0))
-        dead = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    dead = f"http://127.0.0.1:{free_port()}"  # a port nobody listens on
     env = api_env(tiny_project, tmp_path, CREDIT_API_TRACKING_URI=dead)
     fallback = start_server(env, tmp_path, tmp_path / "api.log")
     try:

@@ -10,16 +10,14 @@ import json
 import math
 import os
 import shutil
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from credit_scoring.api.launch import free_port, run_environment, start_api, start_server
 from credit_scoring.ui import app as ui_app
 from credit_scoring.ui import charts
 from credit_scoring.ui.app import NEW, NEW_LABEL
@@ -99,12 +97,6 @@ def mock_api(handler, api_key: str | None = "secret") -> CreditApiClient:
 
 def json_response(status: int, body) -> httpx.Response:
     return httpx.Response(status, json=body)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_predict_sends_key_and_clean_json_and_parses_answer():
@@ -399,60 +391,19 @@ def test_form_changes_only_the_edited_fields():
 # --------------------------------------------------------------------------------------------
 
 
-def wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout: float = 180) -> None:
-    """Poll ``url`` until it answers 200; fail with the server log if the process dies."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"server exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise AssertionError(f"server not up at {url} after {timeout} s:\n{log.read_text()}")
-
-
-def start_server(args: list[str], env: dict[str, str], cwd: Path, log: Path) -> subprocess.Popen:
-    with log.open("w") as handle:
-        return subprocess.Popen(args, cwd=cwd, env=env, stdout=handle, stderr=subprocess.STDOUT)
-
-
-def stop_server(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 @pytest.fixture(scope="module")
 def api_url(tiny_project, tmp_path_factory) -> Iterator[str]:
     """The scoring API (uvicorn subprocess) serving the tiny run's champion, key required."""
-    root, port = tiny_project.root, free_port()
     logs = tmp_path_factory.mktemp("api")
-    env = dict(tiny_project.env)
-    env.update(
-        CREDIT_API_TRACKING_URI=tiny_project.tracking_uri,
-        CREDIT_API_MODEL_PATH=str(root / "models" / "champion"),
-        CREDIT_API_HISTORY_PATH=str(root / "data" / "processed" / "history.parquet"),
-        CREDIT_API_CLIENTS_PATH=str(root / "data" / "interim" / "application_test.parquet"),
-        CREDIT_API_POPULATION_PATH=str(root / "data" / "processed" / "train.parquet"),
-        CREDIT_API_PARAMS_PATH=str(root / "params.yaml"),
-        CREDIT_API_DATABASE_URL=f"sqlite:///{logs / 'decisions.db'}",
-        CREDIT_API_API_KEYS=API_KEY,
+    database_url = f"sqlite:///{logs / 'decisions.db'}"
+    env = tiny_project.env | run_environment(
+        tiny_project.root, database_url, API_KEY, tiny_project.tracking_uri
     )
-    command = [sys.executable, "-m", "uvicorn", "credit_scoring.api.main:app"]
-    command += ["--host", "127.0.0.1", "--port", str(port)]
-    process = start_server(command, env, root, logs / "api.log")
-    url = f"http://127.0.0.1:{port}"
+    server = start_api(env, tiny_project.root, logs / "api.log")
     try:
-        wait_until_up(f"{url}/health", process, logs / "api.log")
-        yield url
+        yield server.url
     finally:
-        stop_server(process)
+        server.stop()
 
 
 @pytest.fixture
@@ -626,13 +577,11 @@ def ui_url(api_url, tmp_path) -> Iterator[str]:
     command = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true"]
     command += ["--server.port", str(port), "--server.address", "127.0.0.1"]
     log = tmp_path / "streamlit.log"
-    process = start_server(command, env, ROOT, log)
-    url = f"http://127.0.0.1:{port}"
+    server = start_server(command, port, env, ROOT, log, "/_stcore/health", timeout=60)
     try:
-        wait_until_up(f"{url}/_stcore/health", process, log, timeout=60)
-        yield url
+        yield server.url
     finally:
-        stop_server(process)
+        server.stop()
 
 
 def wait_idle(page, timeout: float = 60_000) -> None:
