@@ -74,6 +74,17 @@ def make_project(root: Path, overrides: list[str]) -> Project:
     return project
 
 
+def run_stage_script(stage: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run ``stages/<stage>.py`` of this repo in ``cwd`` (its params.yaml and inputs there)."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / "stages" / f"{stage}.py")],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 @pytest.fixture(scope="session")
 def tiny_project(tmp_path_factory) -> Project:
     """The whole pipeline run once by ``dvc repro`` on tiny synthetic data (experiment=tiny)."""

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,7 +17,8 @@ from credit_scoring.drift import (
     drifted_columns_table,
 )
 
-REPO = Path(__file__).resolve().parents[1]
+from .conftest import run_stage_script
+
 COLUMNS = ["AMT_INCOME_TOTAL", "DAYS_BIRTH", "CNT_CHILDREN", "NAME_INCOME_TYPE", "CODE_GENDER"]
 SUMMARY_KEYS = {"drift_share", "n_drifted_columns", "n_columns", "dataset_drift"}
 
@@ -168,13 +166,7 @@ def test_drift_stage_writes_its_outputs(tmp_path, reference):
         "paths: {interim_dir: data/interim, reports_dir: reports}\n"
         "drift: {stattest_threshold: null, drift_share: 0.5, sample_size: null, seed: 42}\n"
     )
-    result = subprocess.run(
-        [sys.executable, str(REPO / "stages" / "drift.py")],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run_stage_script("drift", tmp_path)
     assert result.returncode == 0, result.stderr
     assert "2 of 5 columns drifted" in result.stdout
     metrics = json.loads((tmp_path / "reports" / "drift_metrics.json").read_text())

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -28,7 +25,8 @@ from credit_scoring.explain import (
 )
 from credit_scoring.models import build_pipeline
 
-REPO = Path(__file__).resolve().parents[1]
+from .conftest import run_stage_script
+
 NUMERIC = ["DRIVER", "AMT_NOISE", "DAYS_NOISE"]
 # A categorical whose name is a prefix of another's, values with underscores, a rare value.
 CATEGORICAL = ["NAME_TYPE", "NAME_TYPE_SUITE"]
@@ -241,13 +239,7 @@ def test_explain_stage_writes_its_outputs(tmp_path):
         "paths: {processed_dir: data/processed, models_dir: models, reports_dir: reports}\n"
         "explain: {n_background: 50, n_explained: 80, n_local: 4, top_k: 3, seed: 1}\n"
     )
-    result = subprocess.run(
-        [sys.executable, str(REPO / "stages" / "explain.py")],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run_stage_script("explain", tmp_path)
     assert result.returncode == 0, result.stderr
     out = tmp_path / "reports" / "shap"
     importance = pd.read_csv(out / "global_importance.csv")
