@@ -3,12 +3,12 @@
 from pathlib import Path
 from typing import Any
 
-import mlflow.sklearn
 import pandas as pd
-from mlflow.models import Model
 
+from credit_scoring.api.model_loader import load_from_path
 from credit_scoring.cli import read_json, run_stage, write_json
 from credit_scoring.config import ExplainConfig, load_params
+from credit_scoring.datasets import feature_matrix
 from credit_scoring.explain import (
     PipelineExplainer,
     global_importance,
@@ -18,13 +18,6 @@ from credit_scoring.explain import (
 from credit_scoring.io import read_table
 
 N_LOCAL_PLOTS = 3
-
-
-def load_champion(folder: Path) -> tuple[Any, dict[str, Any]]:
-    """The champion pipeline and its metadata (threshold, family, ...) from an MLflow folder."""
-    if not (folder / "MLmodel").is_file():
-        raise FileNotFoundError(f"{folder}: no MLflow model (run the stage that writes it)")
-    return mlflow.sklearn.load_model(str(folder)), dict(Model.load(str(folder)).metadata or {})
 
 
 def sample(frame: pd.DataFrame, n_rows: int, seed: int) -> pd.DataFrame:
@@ -80,14 +73,13 @@ def main() -> None:
     paths, id_column = params["paths"], params["base"]["id_column"]
     processed, out_dir = Path(paths["processed_dir"]), Path(paths["reports_dir"]) / "shap"
 
-    pipeline, metadata = load_champion(Path(paths["models_dir"]) / "champion")
-    threshold = float(metadata["threshold"])
-    columns = read_json(processed / "feature_columns.json")
+    champion = load_from_path(Path(paths["models_dir"]) / "champion")
+    threshold = champion.threshold
     holdout = read_table(processed / "holdout.parquet")
-    X = holdout[list(columns["numeric"]) + list(columns["categorical"])]
+    X = feature_matrix(holdout, read_json(processed / "feature_columns.json"))
 
     background = sample(X, config.n_background, config.seed)
-    explainer = PipelineExplainer(pipeline, background, config.seed)
+    explainer = PipelineExplainer(champion.pipeline, background, config.seed)
     explained = sample(X, config.n_explained, config.seed + 1)
     importance = global_importance(explainer.contributions(explained))
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -96,7 +88,7 @@ def main() -> None:
     local_rows = explained.head(config.n_local)
     ids = holdout.loc[local_rows.index, id_column]
     clients = local_explanations(explainer, local_rows, ids, threshold, config.top_k)
-    family = metadata.get("family", explainer.family)
+    family = champion.family
     report = {"family": family, "threshold": threshold, "clients": clients}
     write_json(report, out_dir / "local_explanations.json")
     plot_clients(clients[:N_LOCAL_PLOTS], explainer.expected_value, out_dir)
