@@ -77,11 +77,6 @@ def categorical_columns(table: str) -> list[str]:
     return [c for c, kind in column_kinds(table).items() if kind == "category"]
 
 
-def numeric_columns(table: str) -> list[str]:
-    """Return the numeric columns of ``table`` (keys included)."""
-    return [c for c, kind in column_kinds(table).items() if kind != "category"]
-
-
 def known_categories(table: str, column: str) -> list[str]:
     """Return the categories seen for ``table.column`` in the profile, most frequent first."""
     facts = table_profile(table)["profile"][column]

@@ -142,11 +142,6 @@ def alias_history(name: str, alias: str) -> list[dict[str, str]]:
     return sorted(history, key=lambda move: (move["since"], int(move["version"])))
 
 
-def champion_tags(name: str, alias: str) -> dict[str, str]:
-    """Tags of the version currently holding ``alias``."""
-    return dict(MlflowClient().get_model_version_by_alias(name, alias).tags)
-
-
 def dumps(value: Any) -> str:
     """Compact JSON for tag values."""
     return json.dumps(value, separators=(",", ":"), sort_keys=True)
