@@ -46,11 +46,11 @@ params: setup  ## recompose params.yaml from conf/ (OVERRIDES="data=home_credit 
 
 release: setup  ## record, dvc push, commit and git-tag the committed run (TAG=model-v1)
 	@[ -n "$(TAG)" ] || { echo "usage: make release TAG=model-v1 [RELEASE_ARGS=...]"; exit 2; }
-	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m credit_scoring.release $(TAG) $(RELEASE_ARGS)
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m credit_scoring.governance.release $(TAG) $(RELEASE_ARGS)
 
 audit: setup  ## rerun a release from its DVC data and compare with its record (REV=model-v1)
 	@[ -n "$(REV)" ] || { echo "usage: make audit REV=model-v1 [AUDIT_ARGS=...]"; exit 2; }
-	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m credit_scoring.audit $(REV) $(AUDIT_ARGS)
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m credit_scoring.governance.audit $(REV) $(AUDIT_ARGS)
 
 # What the images import once installed (run by docker-check from outside the source tree).
 define DOCKER_CHECK_PY

@@ -4,8 +4,8 @@ from pathlib import Path
 
 from credit_scoring.cli import run_stage, write_json
 from credit_scoring.config import DriftConfig, load_params
-from credit_scoring.drift import drift_metrics, drift_report, drifted_columns_table
-from credit_scoring.io import read_table
+from credit_scoring.data.io import read_table
+from credit_scoring.monitoring.drift import drift_metrics, drift_report, drifted_columns_table
 
 
 def main() -> None:

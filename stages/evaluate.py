@@ -3,20 +3,20 @@
 from pathlib import Path
 
 from credit_scoring import plots
-from credit_scoring.candidates import load_candidates
 from credit_scoring.cli import mlflow_tracking_uri, read_json, run_stage, write_json
 from credit_scoring.config import CostConfig, load_params
-from credit_scoring.datasets import feature_matrix
-from credit_scoring.evaluate import (
+from credit_scoring.data.io import read_table
+from credit_scoring.data.schema import TARGET
+from credit_scoring.features import feature_matrix
+from credit_scoring.governance.tracking import configure, log_evaluation
+from credit_scoring.modeling.candidates import load_candidates
+from credit_scoring.modeling.evaluate import (
     choose_champion,
     cost_curve,
     decision_metrics,
     pr_points,
     roc_points,
 )
-from credit_scoring.io import read_table
-from credit_scoring.schema import TARGET
-from credit_scoring.tracking import configure, log_evaluation
 
 
 def main() -> None:

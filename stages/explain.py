@@ -8,21 +8,18 @@ import pandas as pd
 from credit_scoring.api.model_loader import load_from_path
 from credit_scoring.cli import read_json, run_stage, write_json
 from credit_scoring.config import ExplainConfig, load_params
-from credit_scoring.datasets import feature_matrix
-from credit_scoring.explain import (
+from credit_scoring.data.io import read_table
+from credit_scoring.features import feature_matrix
+from credit_scoring.modeling.decision import decide
+from credit_scoring.modeling.explain import (
     PipelineExplainer,
     global_importance,
     plot_global_importance,
     plot_local_explanation,
 )
-from credit_scoring.io import read_table
+from credit_scoring.tabular import sample_rows
 
 N_LOCAL_PLOTS = 3
-
-
-def sample(frame: pd.DataFrame, n_rows: int, seed: int) -> pd.DataFrame:
-    """At most ``n_rows`` rows of ``frame``, drawn with ``seed``."""
-    return frame.sample(n=min(n_rows, len(frame)), random_state=seed)
 
 
 def local_explanations(
@@ -39,7 +36,7 @@ def local_explanations(
         {
             "SK_ID_CURR": int(client),
             "probability": float(probability),
-            "decision": "refused" if probability >= threshold else "granted",
+            "decision": decide(probability, threshold),
             "base_value": explainer.expected_value,
             "units": explainer.units,
             "reasons": client_reasons,
@@ -78,9 +75,9 @@ def main() -> None:
     holdout = read_table(processed / "holdout.parquet")
     X = feature_matrix(holdout, read_json(processed / "feature_columns.json"))
 
-    background = sample(X, config.n_background, config.seed)
+    background = sample_rows(X, config.n_background, config.seed)
     explainer = PipelineExplainer(champion.pipeline, background, config.seed)
-    explained = sample(X, config.n_explained, config.seed + 1)
+    explained = sample_rows(X, config.n_explained, config.seed + 1)
     importance = global_importance(explainer.contributions(explained))
     out_dir.mkdir(parents=True, exist_ok=True)
     write_global(importance, out_dir)

@@ -2,12 +2,17 @@
 
 from pathlib import Path
 
-from credit_scoring import schema
 from credit_scoring.cli import run_stage, write_json
 from credit_scoring.config import FeaturesConfig, load_params
-from credit_scoring.datasets import attach_target, split_holdout
-from credit_scoring.features import build_features, build_history_features, split_feature_kinds
-from credit_scoring.io import read_table, write_table
+from credit_scoring.data import schema
+from credit_scoring.data.io import read_table, write_table
+from credit_scoring.features import (
+    attach_target,
+    build_features,
+    build_history_features,
+    split_feature_kinds,
+    split_holdout,
+)
 
 
 def main() -> None:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from credit_scoring.cli import run_stage
 from credit_scoring.config import GenerateConfig, load_params
-from credit_scoring.synthetic import generate_tables, write_tables
+from credit_scoring.data.synthetic import generate_tables, write_tables
 
 
 def main() -> None:

@@ -5,9 +5,9 @@ from pathlib import Path
 
 from credit_scoring.cli import run_stage, write_json
 from credit_scoring.config import load_params
-from credit_scoring.ingest import ingest_tables
-from credit_scoring.io import write_table
-from credit_scoring.validate import findings_table, raise_on_errors
+from credit_scoring.data.ingest import ingest_tables
+from credit_scoring.data.io import write_table
+from credit_scoring.data.validate import findings_table, raise_on_errors
 
 
 def main() -> None:

@@ -5,13 +5,13 @@ from pathlib import Path
 
 import mlflow
 
-from credit_scoring import tracking
-from credit_scoring.candidates import load_candidates
 from credit_scoring.cli import mlflow_tracking_uri, read_json, run_stage, write_json
 from credit_scoring.config import load_params
-from credit_scoring.datasets import feature_matrix
-from credit_scoring.io import read_table
-from credit_scoring.model_card import render_model_card
+from credit_scoring.data.io import read_table
+from credit_scoring.features import feature_matrix
+from credit_scoring.governance import tracking
+from credit_scoring.governance.model_card import render_model_card
+from credit_scoring.modeling.candidates import load_candidates
 
 
 def main() -> None:

@@ -5,14 +5,14 @@ from pathlib import Path
 
 import mlflow
 
-from credit_scoring import tracking
-from credit_scoring.candidates import save_candidate
 from credit_scoring.cli import mlflow_tracking_uri, read_json, run_stage, write_json
 from credit_scoring.config import CostConfig, ModelGrid, load_params
-from credit_scoring.datasets import feature_matrix
-from credit_scoring.io import read_table
-from credit_scoring.schema import TARGET
-from credit_scoring.train import make_folds, train_family
+from credit_scoring.data.io import read_table
+from credit_scoring.data.schema import TARGET
+from credit_scoring.features import feature_matrix
+from credit_scoring.governance import tracking
+from credit_scoring.modeling.candidates import save_candidate
+from credit_scoring.modeling.train import make_folds, train_family
 
 
 def main() -> None:

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from credit_scoring.io import RawDataError
-from credit_scoring.validate import ValidationError
+from credit_scoring.data.io import RawDataError
+from credit_scoring.data.validate import ValidationError
 
 # Failures a user can fix (bad input, missing upstream output): one clear message, no traceback.
 USER_ERRORS = (RawDataError, ValidationError, FileNotFoundError)

@@ -10,8 +10,8 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from credit_scoring import schema
-from credit_scoring.validate import PROFILE_RANGE_MARGIN
+from credit_scoring.data import schema
+from credit_scoring.data.validate import PROFILE_RANGE_MARGIN
 
 
 @cache

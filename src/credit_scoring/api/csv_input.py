@@ -14,9 +14,9 @@ from typing import Any
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from credit_scoring import schema
 from credit_scoring.api.errors import invalid
 from credit_scoring.api.schemas import APPLICATION_TABLE, PredictRequest
+from credit_scoring.data import schema
 
 LOC = ("body", "file")
 

@@ -20,7 +20,7 @@ import mlflow.sklearn
 from mlflow import MlflowClient
 from mlflow.models import Model
 
-from credit_scoring import schema
+from credit_scoring.data import schema
 
 logger = logging.getLogger(__name__)
 

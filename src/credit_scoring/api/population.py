@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from credit_scoring.schema import TARGET
+from credit_scoring.data.schema import TARGET
 
 logger = logging.getLogger(__name__)
 

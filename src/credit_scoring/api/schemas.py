@@ -23,8 +23,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from credit_scoring import schema
-from credit_scoring.validate import DOMAIN_BOUNDS
+from credit_scoring.data import schema
+from credit_scoring.data.validate import DOMAIN_BOUNDS
 
 APPLICATION_TABLE = "application_test"
 # Fields an application must carry (non-null). AMT_ANNUITY is optional: a few genuine

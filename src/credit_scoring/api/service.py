@@ -19,31 +19,26 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from credit_scoring import schema
 from credit_scoring.api.checks import application_warnings
 from credit_scoring.api.decision_log import DecisionLog, DecisionRecord, canonical_json, input_hash
 from credit_scoring.api.model_loader import LoadedModel
 from credit_scoring.api.schemas import APPLICATION_TABLE, PredictRequest
-from credit_scoring.api.stores import HistoryStore, json_safe
+from credit_scoring.api.stores import HistoryStore
 from credit_scoring.config import FeaturesConfig
-from credit_scoring.datasets import feature_matrix
-from credit_scoring.features import build_features, build_history_features
+from credit_scoring.data import schema
+from credit_scoring.features import build_features, build_history_features, feature_matrix
+from credit_scoring.modeling.decision import decide
+from credit_scoring.tabular import json_scalar
 
 logger = logging.getLogger(__name__)
 
 CLIENT_ID = schema.CLIENT_ID
 # Keys renumbered per request so that the rows of different requests never mix in a batch.
 RENUMBERED_KEYS = (schema.BUREAU_ID, schema.PREVIOUS_ID)
-REFUSED, GRANTED = "refused", "granted"
 
 
 class DecisionLogError(RuntimeError):
     """A decision could not be written to the decision log (so it is not returned)."""
-
-
-def decide(probability: float, threshold: float) -> str:
-    """``"refused"`` when the probability of default is at or above the threshold."""
-    return REFUSED if probability >= threshold else GRANTED
 
 
 class ScoringService:
@@ -254,6 +249,6 @@ def _typed(table: str, records: list[dict[str, Any]]) -> pd.DataFrame:
 def _safe_reason(reason: dict[str, Any]) -> dict[str, Any]:
     """A reason with JSON-safe value and contribution."""
     return reason | {
-        "value": json_safe(reason["value"]),
+        "value": json_scalar(reason["value"]),
         "contribution": float(np.nan_to_num(reason["contribution"])),
     }

@@ -22,9 +22,9 @@ from credit_scoring.api.service import ScoringService
 from credit_scoring.api.settings import ApiSettings
 from credit_scoring.api.stores import ClientStore, HistoryStore
 from credit_scoring.config import ExplainConfig, FeaturesConfig, load_params
-from credit_scoring.datasets import feature_matrix
-from credit_scoring.explain import PipelineExplainer
-from credit_scoring.schema import TARGET
+from credit_scoring.data.schema import TARGET
+from credit_scoring.features import feature_matrix
+from credit_scoring.modeling.explain import PipelineExplainer
 
 logger = logging.getLogger(__name__)
 

@@ -3,34 +3,19 @@
 from __future__ import annotations
 
 import logging
-import numbers
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from credit_scoring import schema
 from credit_scoring.config import FeaturesConfig
+from credit_scoring.data import schema
 from credit_scoring.features import history_feature_columns
+from credit_scoring.tabular import json_scalar
 
 logger = logging.getLogger(__name__)
 
 CLIENT_ID = schema.CLIENT_ID
-
-
-def json_safe(value: Any) -> Any:
-    """A scalar as plain JSON: numpy numbers as int/float, NaN/NA/inf as None."""
-    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
-        return None
-    if isinstance(value, bool | np.bool_):
-        return bool(value)
-    if isinstance(value, numbers.Integral):
-        return int(value)
-    if isinstance(value, numbers.Real):
-        value = float(value)
-        return value if np.isfinite(value) else None
-    return str(value)
 
 
 class HistoryStore:
@@ -113,4 +98,4 @@ class ClientStore:
         if sk_id_curr not in self.frame.index:
             return None
         row = self.frame.loc[sk_id_curr]
-        return {column: json_safe(value) for column, value in row.items()}
+        return {column: json_scalar(value) for column, value in row.items()}

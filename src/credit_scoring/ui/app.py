@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import streamlit as st
 
-from credit_scoring import schema
+from credit_scoring.data import schema
 from credit_scoring.ui import charts
 from credit_scoring.ui.client import (
     ApiAuthError,
@@ -151,11 +151,11 @@ def display_value(field: Field, raw: Any) -> Any:
     if field.kind == "category":
         return str(raw)
     if field.kind == "age":
-        return round(-float(raw) / charts.DAYS_PER_YEAR, 1)
+        return round(-float(raw) / schema.DAYS_PER_YEAR, 1)
     if field.kind == "employed":
-        if raw == charts.DAYS_EMPLOYED_ANOMALY:
+        if raw == schema.DAYS_EMPLOYED_ANOMALY:
             return None
-        return round(-float(raw) / charts.DAYS_PER_YEAR, 1)
+        return round(-float(raw) / schema.DAYS_PER_YEAR, 1)
     if field.kind == "count":
         return int(raw)
     return float(raw)
@@ -164,11 +164,11 @@ def display_value(field: Field, raw: Any) -> Any:
 def raw_value(field: Field, shown: Any) -> Any:
     """The raw application value of an edited widget value."""
     if field.kind == "employed" and shown is None:
-        return charts.DAYS_EMPLOYED_ANOMALY
+        return schema.DAYS_EMPLOYED_ANOMALY
     if shown is None or field.kind in ("category", "count"):
         return shown
     if field.kind in ("age", "employed"):
-        return -round(float(shown) * charts.DAYS_PER_YEAR)
+        return -round(float(shown) * schema.DAYS_PER_YEAR)
     return float(shown)
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from credit_scoring.data.schema import DAYS_EMPLOYED_ANOMALY, DAYS_PER_YEAR
 from credit_scoring.ui.client import Distribution, Reason
 
 RED = "#c0392b"
@@ -23,8 +24,6 @@ LIGHT_GREEN = "#c8e6cf"
 NEUTRAL = "#7f8c9d"
 INK = "#1f2d3d"
 ORANGE = "#d35400"
-DAYS_PER_YEAR = 365.25
-DAYS_EMPLOYED_ANOMALY = 365243
 RAISES = "▲ raises risk"
 LOWERS = "▼ lowers risk"
 FONT = {"family": "Source Sans Pro, Arial, sans-serif", "size": 13, "color": INK}

@@ -16,6 +16,8 @@ from typing import Any, Self
 
 import httpx
 
+from credit_scoring.modeling.decision import GRANTED
+
 DEFAULT_URL = "http://127.0.0.1:8000"
 DEFAULT_TIMEOUT = 30.0
 CONNECT_TIMEOUT = 3.0
@@ -23,8 +25,6 @@ URL_ENV = "CREDIT_UI_API_URL"
 KEY_ENV = "CREDIT_UI_API_KEY"
 TIMEOUT_ENV = "CREDIT_UI_TIMEOUT"
 API_KEY_HEADER = "X-API-Key"
-GRANTED = "granted"
-REFUSED = "refused"
 # Leading parts of a 422 ``loc`` that say where the field is, not which field it is.
 _LOC_PREFIXES = ("body", "query", "path", "header", "application", "history")
 

@@ -1,0 +1,179 @@
+"""The feature builders the pipeline and the API share: the fixed set of history
+aggregates per client, the full feature table of applications, and the feature kinds."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from functools import cache
+
+import pandas as pd
+
+from credit_scoring.config import FeaturesConfig
+from credit_scoring.data import schema
+from credit_scoring.features.application import application_columns, build_application_features
+from credit_scoring.features.bureau import bureau_balance_features, bureau_features
+from credit_scoring.features.common import CLIENT_ID, COUNT_SUFFIX, TARGET, get_table
+from credit_scoring.features.credit_card import credit_card_features
+from credit_scoring.features.installments import installments_features
+from credit_scoring.features.pos_cash import pos_cash_features
+from credit_scoring.features.previous import previous_features
+
+logger = logging.getLogger(__name__)
+
+
+def _aggregate_history(tables: Mapping[str, pd.DataFrame], config: FeaturesConfig) -> pd.DataFrame:
+    """Run every table aggregate and outer-join them on SK_ID_CURR (counts filled with 0).
+
+    Args:
+        tables: side tables by Kaggle name (missing or empty ones allowed).
+        config: feature parameters.
+
+    Returns:
+        One float64 row per client seen in any side table, sorted by SK_ID_CURR.
+    """
+    bureau = get_table(tables, "bureau")
+    parts = [
+        bureau_features(bureau, config),
+        bureau_balance_features(bureau, get_table(tables, "bureau_balance"), config),
+        previous_features(get_table(tables, "previous_application"), config),
+        pos_cash_features(get_table(tables, "POS_CASH_balance"), config),
+        installments_features(get_table(tables, "installments_payments"), config),
+        credit_card_features(get_table(tables, "credit_card_balance"), config),
+    ]
+    history = pd.concat(parts, axis=1, join="outer").sort_index()
+    history.index = history.index.astype("int64")
+    history.index.name = CLIENT_ID
+    return _fill_counts(history).astype("float64")
+
+
+def _fill_counts(frame: pd.DataFrame) -> pd.DataFrame:
+    """Set the missing values of the ``*_COUNT`` history columns to 0 (in place, returned)."""
+    counts = [c for c in frame.columns if c.endswith(COUNT_SUFFIX) and frame[c].hasnans]
+    if counts:
+        frame[counts] = frame[counts].fillna(0.0)
+    return frame
+
+
+@cache
+def _history_columns(config: FeaturesConfig) -> tuple[str, ...]:
+    """Cached history columns, obtained by aggregating empty tables."""
+    return tuple(_aggregate_history({}, config).columns)
+
+
+def history_feature_columns(config: FeaturesConfig) -> list[str]:
+    """The fixed, ordered list of history feature names (independent of the data).
+
+    Args:
+        config: feature parameters.
+
+    Returns:
+        The column names of :func:`build_history_features`, in order.
+    """
+    return list(_history_columns(config))
+
+
+def build_history_features(
+    tables: Mapping[str, pd.DataFrame], config: FeaturesConfig
+) -> pd.DataFrame:
+    """Aggregates of every side table per SK_ID_CURR.
+
+    Args:
+        tables: side tables by Kaggle name (bureau, bureau_balance, previous_application,
+            POS_CASH_balance, installments_payments, credit_card_balance); missing or empty
+            tables give NaN aggregates and 0 counts.
+        config: recent windows.
+
+    Returns:
+        Float64 frame indexed by SK_ID_CURR (clients with at least one side row), columns =
+        ``history_feature_columns(config)``.
+    """
+    start = time.perf_counter()
+    unknown = sorted(set(tables) - set(schema.HISTORY_TABLES))
+    if unknown:
+        logger.warning("ignoring unknown history tables: %s", unknown)
+    history = _aggregate_history(tables, config)
+    expected = history_feature_columns(config)
+    if list(history.columns) != expected:
+        raise RuntimeError("history features differ from history_feature_columns (bug)")
+    logger.info(
+        "history features: %d clients x %d features in %.1fs",
+        len(history),
+        history.shape[1],
+        time.perf_counter() - start,
+    )
+    return history
+
+
+def _conform_history(history: pd.DataFrame | None, config: FeaturesConfig) -> pd.DataFrame:
+    """Return ``history`` indexed by SK_ID_CURR with exactly the expected columns.
+
+    Args:
+        history: output of :func:`build_history_features`, SK_ID_CURR as index or column
+            (e.g. read back from parquet); None for no history at all.
+        config: feature parameters.
+
+    Raises:
+        ValueError: when columns are missing or a client appears twice.
+    """
+    expected = history_feature_columns(config)
+    if history is None:
+        return pd.DataFrame(
+            columns=expected, index=pd.Index([], dtype="int64", name=CLIENT_ID), dtype="float64"
+        )
+    if CLIENT_ID in history.columns:
+        history = history.set_index(CLIENT_ID)
+    missing = [c for c in expected if c not in history.columns]
+    if missing:
+        raise ValueError(f"history lacks {len(missing)} feature columns, e.g. {missing[:5]}")
+    if not history.index.is_unique:
+        raise ValueError("history has duplicated SK_ID_CURR")
+    return history[expected]
+
+
+def build_features(
+    app: pd.DataFrame, history: pd.DataFrame | None, config: FeaturesConfig
+) -> pd.DataFrame:
+    """Left-join application features with history aggregates on SK_ID_CURR.
+
+    Args:
+        app: application rows (TARGET, if any, is dropped).
+        history: output of :func:`build_history_features` (index or column SK_ID_CURR), or None
+            when no history is known for anyone.
+        config: feature parameters.
+
+    Returns:
+        SK_ID_CURR + application features + history features (in
+        ``history_feature_columns`` order), one row per application row in the same order.
+        Clients without history get NaN aggregates and 0 counts. TARGET is never included.
+    """
+    app_features = build_application_features(app)
+    history = _conform_history(history, config)
+    joined = history.reindex(app_features[CLIENT_ID].to_numpy())
+    joined.index = app_features.index
+    joined = _fill_counts(joined.astype("float64"))
+    features = pd.concat([app_features, joined], axis=1)
+    return features.drop(columns=[TARGET], errors="ignore")
+
+
+def split_feature_kinds(features: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """Split feature columns into numeric and categorical ones (SK_ID_CURR, TARGET excluded).
+
+    Args:
+        features: output of :func:`build_features` (or :func:`build_application_features`).
+
+    Returns:
+        (numeric feature columns, categorical feature columns), in frame order.
+    """
+    _, categorical_schema = application_columns()
+    numeric: list[str] = []
+    categorical: list[str] = []
+    for column in features.columns:
+        if column in (CLIENT_ID, TARGET):
+            continue
+        if column in categorical_schema or not pd.api.types.is_numeric_dtype(features[column]):
+            categorical.append(column)
+        else:
+            numeric.append(column)
+    return numeric, categorical

@@ -1,0 +1,51 @@
+"""Labelled feature tables: the train/holdout split and the model's input matrix."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from credit_scoring.data.schema import CLIENT_ID, TARGET
+
+
+def attach_target(features: pd.DataFrame, application: pd.DataFrame) -> pd.DataFrame:
+    """Put ``TARGET`` of ``application`` right after SK_ID_CURR in ``features`` (same rows)."""
+    if not features[CLIENT_ID].equals(application[CLIENT_ID]):
+        raise ValueError("features and application rows are not aligned on SK_ID_CURR")
+    labelled = features.copy()
+    labelled.insert(1, TARGET, application[TARGET].to_numpy().astype(int))
+    return labelled
+
+
+def split_holdout(
+    labelled: pd.DataFrame, holdout_size: float, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Stratified split of the labelled rows into (train, holdout)."""
+    train, holdout = train_test_split(
+        labelled, test_size=holdout_size, stratify=labelled[TARGET], random_state=seed
+    )
+    return train.reset_index(drop=True), holdout.reset_index(drop=True)
+
+
+def feature_matrix(frame: pd.DataFrame, columns: dict[str, list[str]]) -> pd.DataFrame:
+    """The model input: the numeric then categorical feature columns of ``frame``.
+
+    Args:
+        frame: features (and possibly SK_ID_CURR / TARGET).
+        columns: ``{"numeric": [...], "categorical": [...]}`` as written by stage featurize.
+
+    Raises:
+        KeyError: naming the feature columns ``frame`` lacks.
+    """
+    wanted = list(columns["numeric"]) + list(columns["categorical"])
+    missing = [c for c in wanted if c not in frame.columns]
+    if missing:
+        raise KeyError(f"missing feature column(s): {', '.join(missing[:10])}")
+    matrix = frame[wanted].copy()
+    # One spelling of "missing" for categories (parquet gives None, pandas NaN or pd.NA), so the
+    # imputer fills it the same way in training and in serving.
+    for column in columns["categorical"]:
+        values = matrix[column].astype(object)
+        matrix[column] = values.where(values.notna(), np.nan)
+    return matrix

@@ -1,0 +1,160 @@
+"""MLflow tracking and model registry: runs per candidate, the champion alias and its history.
+
+Registry stages are deprecated in MLflow; the champion is an alias (``@champion``). MLflow keeps no
+history of alias moves, so each move is recorded as tags on the model versions involved.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import mlflow.sklearn
+import pandas as pd
+from mlflow import MlflowClient
+from mlflow.models import infer_signature
+
+from credit_scoring.config import CostConfig
+from credit_scoring.modeling.train import TrainedCandidate
+
+logger = logging.getLogger(__name__)
+
+# Our pipelines hold xgboost/lightgbm/imblearn objects that skops (MLflow's default) cannot load
+# without listing every type as trusted; the models are the project's own artifacts.
+SERIALIZATION = mlflow.sklearn.SERIALIZATION_FORMAT_CLOUDPICKLE
+MODEL_ARTIFACT = "model"
+
+
+def configure(tracking_uri: str, experiment: str) -> str:
+    """Point MLflow at ``tracking_uri`` and select (or create) ``experiment``; return its id."""
+    mlflow.set_tracking_uri(tracking_uri)
+    return mlflow.set_experiment(experiment).experiment_id
+
+
+def log_candidate(
+    candidate: TrainedCandidate, X: pd.DataFrame, costs: CostConfig, n_folds: int
+) -> str:
+    """Log a trained family to the active run: params, CV metrics, grid children, curve, model.
+
+    Returns:
+        The logged model's URI.
+    """
+    mlflow.set_tag("family", candidate.family)
+    mlflow.log_params({"family": candidate.family, "cv_folds": n_folds, **asdict(costs)})
+    mlflow.log_params({f"best.{key}": value for key, value in candidate.best_params.items()})
+    mlflow.log_metrics(
+        {
+            "cv_auc": candidate.cv_auc,
+            "cv_business_score": candidate.cv_business_score,
+            "threshold": candidate.threshold,
+        }
+    )
+    mlflow.log_table(candidate.threshold_curve, "cv_threshold_curve.json")
+    mlflow.log_table(candidate.search_results, "grid_search_results.json")
+    log_search_children(candidate.search_results, candidate.family)
+    metadata = {"family": candidate.family, "threshold": candidate.threshold}
+    return log_model(candidate.pipeline, X.head(200), metadata)
+
+
+def log_search_children(search_results: pd.DataFrame, family: str) -> None:
+    """One nested run per grid point of the active run, with its params and fold metrics."""
+    metric_columns = [c for c in search_results if c.startswith(("mean_", "std_"))]
+    for index, row in search_results.iterrows():
+        with mlflow.start_run(run_name=f"{family}-grid-{index}", nested=True):
+            mlflow.set_tag("family", family)
+            mlflow.log_params({c: row[c] for c in search_results if c not in metric_columns})
+            mlflow.log_metrics({c: float(row[c]) for c in metric_columns})
+
+
+def log_model(pipeline: Any, sample: pd.DataFrame, metadata: Mapping[str, Any]) -> str:
+    """Log ``pipeline`` to the active run, signature inferred on ``sample``; return its URI."""
+    signature = infer_signature(sample, pipeline.predict_proba(sample)[:, 1])
+    info = mlflow.sklearn.log_model(
+        pipeline,
+        name=MODEL_ARTIFACT,
+        signature=signature,
+        input_example=sample.head(3),
+        serialization_format=SERIALIZATION,
+        metadata=dict(metadata),
+    )
+    return info.model_uri
+
+
+def save_model(
+    pipeline: Any, path: Path, sample: pd.DataFrame, metadata: Mapping[str, Any]
+) -> None:
+    """Save ``pipeline`` as an MLflow model folder (servable without the tracking server)."""
+    signature = infer_signature(sample, pipeline.predict_proba(sample)[:, 1])
+    mlflow.sklearn.save_model(
+        pipeline,
+        str(path),
+        signature=signature,
+        serialization_format=SERIALIZATION,
+        metadata=dict(metadata),
+    )
+
+
+def register_champion(model_uri: str, name: str, alias: str, tags: Mapping[str, str]) -> str:
+    """Register ``model_uri`` under ``name``, move ``alias`` to it and record the move.
+
+    Returns:
+        The new model version.
+    """
+    client = MlflowClient()
+    version = mlflow.register_model(model_uri, name).version
+    for key, value in tags.items():
+        client.set_model_version_tag(name, version, key, str(value))
+    previous = _alias_version(client, name, alias)
+    client.set_registered_model_alias(name, alias, version)
+    moved_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    client.set_model_version_tag(name, version, f"{alias}_since", moved_at)
+    client.set_model_version_tag(name, version, f"{alias}_replaced", previous or "none")
+    if previous and previous != version:
+        client.set_model_version_tag(name, previous, f"{alias}_until", moved_at)
+        client.set_model_version_tag(name, previous, f"{alias}_replaced_by", version)
+    logger.info("registered %s version %s as @%s (was %s)", name, version, alias, previous)
+    return version
+
+
+def _alias_version(client: MlflowClient, name: str, alias: str) -> str | None:
+    """The version ``alias`` points to, or None."""
+    try:
+        return client.get_model_version_by_alias(name, alias).version
+    except mlflow.exceptions.MlflowException:
+        return None
+
+
+def alias_history(name: str, alias: str) -> list[dict[str, str]]:
+    """Versions that held ``alias``, oldest first, from the tags written by register_champion."""
+    client = MlflowClient()
+    history = []
+    for version in client.search_model_versions(f"name = '{name}'"):
+        since = version.tags.get(f"{alias}_since")
+        if since:
+            until = version.tags.get(f"{alias}_until", "")
+            history.append({"version": version.version, "since": since, "until": until})
+    return sorted(history, key=lambda move: (move["since"], int(move["version"])))
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON for tag values."""
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+
+def log_evaluation(run_id: str | None, metrics: Mapping[str, float], figures: list[Path]) -> None:
+    """Add held-out metrics and figures to a family's training run (skipped when it is gone)."""
+    if not run_id:
+        return
+    try:
+        with mlflow.start_run(run_id=run_id):
+            mlflow.log_metrics({k: v for k, v in metrics.items() if k.startswith("holdout_")})
+            for figure in figures:
+                mlflow.log_artifact(str(figure), "figures")
+    except mlflow.exceptions.MlflowException as exc:
+        logger.warning("MLflow run %s not found, held-out metrics not logged: %s", run_id, exc)

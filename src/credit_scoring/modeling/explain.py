@@ -1,0 +1,369 @@
+"""SHAP explanations of a fitted model pipeline, per source column of the model input.
+
+The explainer works on the ``model`` step of a ``preprocess -> sampler -> model`` pipeline, on the
+transformed (imputed, scaled, one-hot) features, and sums the one-hot columns back onto their
+source categorical column. All SHAP values are interventional with respect to a background sample
+of clients: the base value is the model's mean output over that sample, and for every row
+``base value + sum of contributions == model output`` in the units of :attr:`units`:
+
+* ``"log-odds"`` (logistic regression, XGBoost, LightGBM): the margin before the sigmoid;
+* ``"probability"`` (random forest): the predicted probability of default itself.
+
+A positive contribution pushes the client towards default ("raises risk").
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from lightgbm import LGBMClassifier
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import OneHotEncoder
+from xgboost import XGBClassifier
+
+from credit_scoring.plots import save_figure
+from credit_scoring.tabular import json_scalar, sample_rows
+
+# shap warns about matplotlib deprecations at import and about output-format changes at call time.
+warnings.filterwarnings("ignore", module=r"shap(\.|$)")
+import shap  # noqa: E402
+
+logger = logging.getLogger(__name__)
+
+LOG_ODDS = "log-odds"
+PROBABILITY = "probability"
+RAISES_RISK = "raises risk"
+LOWERS_RISK = "lowers risk"
+# Interventional SHAP costs grow linearly with the background: cap it to keep requests fast.
+MAX_BACKGROUND = 1000
+# shap's C++ tree code prints a progress bar on stderr once a call runs over 10 s: explaining
+# in chunks keeps every call short (and the stage log clean).
+CHUNK_ROWS = 64
+
+_FAMILIES: tuple[tuple[type, str], ...] = (
+    (LogisticRegression, "logreg"),
+    (RandomForestClassifier, "random_forest"),
+    (XGBClassifier, "xgboost"),
+    (LGBMClassifier, "lightgbm"),
+)
+
+for _noisy in ("shap", "numba"):
+    if logging.getLogger(_noisy).level == logging.NOTSET:
+        logging.getLogger(_noisy).setLevel(logging.WARNING)
+
+
+def model_family(model: Any) -> str:
+    """Return the family key of a fitted estimator.
+
+    Raises:
+        TypeError: for an estimator of none of the four supported families.
+    """
+    for cls, family in _FAMILIES:
+        if isinstance(model, cls):
+            return family
+    raise TypeError(f"cannot explain a {type(model).__name__}: no SHAP explainer for it")
+
+
+class PipelineExplainer:
+    """SHAP contributions of a fitted pipeline's input columns; build once, explain many rows.
+
+    Attributes:
+        family: model family key (logreg, random_forest, xgboost, lightgbm).
+        units: unit of the contributions and base value, ``"log-odds"`` or ``"probability"``.
+        features: the pipeline's input columns, in order (the columns of :meth:`contributions`).
+    """
+
+    def __init__(self, pipeline: Any, background: pd.DataFrame, seed: int = 42) -> None:
+        """Build the SHAP explainer of ``pipeline``.
+
+        Args:
+            pipeline: fitted pipeline with steps ``preprocess`` (ColumnTransformer) and ``model``.
+            background: raw feature rows the contributions are measured against (reference
+                clients); at most ``MAX_BACKGROUND`` of them are used, sampled with ``seed``.
+            seed: sampling seed of the background.
+        """
+        self.pipeline = pipeline
+        self._preprocess = pipeline.named_steps["preprocess"]
+        self._model = pipeline.named_steps["model"]
+        self.family = model_family(self._model)
+        self.units = PROBABILITY if self.family == "random_forest" else LOG_ODDS
+        self.features = list(self._preprocess.feature_names_in_)
+        self._to_source = source_matrix(self._preprocess)
+        sample = sample_rows(background, MAX_BACKGROUND, seed)
+        self._explainer = _make_explainer(self._model, self.family, self._transform(sample))
+        self._expected_value = float(np.ravel(self._explainer.expected_value)[-1])
+        logger.info(
+            "%s explainer on %d background rows, base value %.4f %s",
+            self.family,
+            len(sample),
+            self._expected_value,
+            self.units,
+        )
+
+    @property
+    def expected_value(self) -> float:
+        """Base value: the model's mean output over the background, in :attr:`units`."""
+        return self._expected_value
+
+    def _transform(self, X: pd.DataFrame) -> np.ndarray:
+        """The model step's input: the preprocessed features as a float matrix."""
+        return np.asarray(self._preprocess.transform(X[self.features]), dtype=np.float64)
+
+    def model_output(self, X: pd.DataFrame) -> np.ndarray:
+        """The model's output for ``X`` in :attr:`units` (margin, or probability for RF)."""
+        Xt = self._transform(X)
+        if self.family == "logreg":
+            return self._model.decision_function(Xt)
+        if self.family == "xgboost":
+            return self._model.predict(Xt, output_margin=True)
+        if self.family == "lightgbm":
+            return self._model.predict(Xt, raw_score=True)
+        return self._model.predict_proba(Xt)[:, 1]
+
+    def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
+        """SHAP contribution of every input column, one-hot columns summed onto their source.
+
+        Args:
+            X: raw feature rows (the pipeline's input columns; extra columns are ignored).
+
+        Returns:
+            Rows of ``X`` (same index) x :attr:`features`; each row plus :attr:`expected_value`
+            sums to :meth:`model_output` of that row.
+        """
+        Xt = self._transform(X)
+        values = [
+            _positive_class(self._explainer.shap_values(Xt[start : start + CHUNK_ROWS]))
+            for start in range(0, len(Xt), CHUNK_ROWS)
+        ]
+        return pd.DataFrame(
+            np.vstack(values) @ self._to_source, index=X.index, columns=self.features
+        )
+
+    def reasons(self, X: pd.DataFrame, top_k: int) -> list[list[dict[str, Any]]]:
+        """The ``top_k`` largest contributions (by absolute value) of each row.
+
+        Args:
+            X: raw feature rows.
+            top_k: contributions kept per row.
+
+        Returns:
+            Per row, a list of ``{"feature", "value", "contribution", "direction"}`` sorted by
+            decreasing ``|contribution|``; ``value`` is the raw input (float, str or None when
+            missing), ``direction`` is ``"raises risk"`` or ``"lowers risk"``.
+        """
+        contributions = self.contributions(X)
+        return [
+            top_reasons(X.iloc[i], contributions.iloc[i], top_k) for i in range(len(contributions))
+        ]
+
+
+def top_reasons(row: pd.Series, contributions: pd.Series, top_k: int) -> list[dict[str, Any]]:
+    """The ``top_k`` contributions of one row by absolute value, as JSON-ready dicts."""
+    order = np.argsort(-np.abs(contributions.to_numpy()), kind="stable")[:top_k]
+    reasons = []
+    for position in order:
+        feature = contributions.index[position]
+        contribution = float(contributions.iloc[position])
+        reasons.append(
+            {
+                "feature": str(feature),
+                "value": json_scalar(row[feature]),
+                "contribution": contribution,
+                "direction": RAISES_RISK if contribution > 0 else LOWERS_RISK,
+            }
+        )
+    return reasons
+
+
+def _make_explainer(model: Any, family: str, background: np.ndarray) -> Any:
+    """Interventional SHAP explainer of ``model`` against the transformed ``background``."""
+    if family == "logreg":
+        masker = shap.maskers.Independent(background, max_samples=len(background))
+        return shap.LinearExplainer(model, masker)
+    return shap.TreeExplainer(
+        model, data=background, feature_perturbation="interventional", model_output="raw"
+    )
+
+
+def _positive_class(values: Any) -> np.ndarray:
+    """SHAP values of the positive class as ``(rows, features)``, whatever shap returned."""
+    if isinstance(values, list):
+        values = values[-1]
+    values = np.asarray(values, dtype=np.float64)
+    return values[..., -1] if values.ndim == 3 else values
+
+
+def source_matrix(preprocess: ColumnTransformer) -> np.ndarray:
+    """0/1 matrix (transformed columns x input columns) mapping each output to its source.
+
+    ``shap_values @ matrix`` sums the one-hot columns of a categorical onto that column.
+    """
+    features = list(preprocess.feature_names_in_)
+    position = {name: i for i, name in enumerate(features)}
+    sources = transformed_sources(preprocess)
+    matrix = np.zeros((len(sources), len(features)))
+    matrix[np.arange(len(sources)), [position[source] for source in sources]] = 1.0
+    return matrix
+
+
+def transformed_sources(preprocess: ColumnTransformer) -> list[str]:
+    """The source input column of each output column of a fitted ColumnTransformer, in order."""
+    sources: list[str] = []
+    for name, transformer, columns in preprocess.transformers_:
+        width = _width(preprocess.output_indices_[name])
+        if width == 0 or transformer == "drop":
+            continue
+        columns = _column_names(preprocess, columns)
+        sources.extend(_sources_of(transformer, columns, width))
+    return sources
+
+
+def _width(indices: slice) -> int:
+    """Number of output columns of one transformer."""
+    return indices.stop - indices.start
+
+
+def _column_names(preprocess: ColumnTransformer, columns: Any) -> list[str]:
+    """A transformer's column selection as names (it may be given as names or positions)."""
+    if isinstance(columns, str):
+        return [columns]
+    if not isinstance(columns, slice) and all(isinstance(c, str) for c in columns):
+        return [str(c) for c in columns]
+    return [str(c) for c in np.asarray(preprocess.feature_names_in_)[columns]]
+
+
+def _sources_of(transformer: Any, columns: list[str], width: int) -> list[str]:
+    """Source column of each of the ``width`` outputs of one transformer of ``columns``."""
+    encoder = transformer.steps[-1][1] if hasattr(transformer, "steps") else transformer
+    if isinstance(encoder, OneHotEncoder):
+        sources = _onehot_sources(encoder, columns)
+        if len(sources) == width:
+            return sources
+    if width == len(columns):
+        return list(columns)
+    names = [str(name) for name in transformer.get_feature_names_out(columns)]
+    return match_prefixes(names, columns)
+
+
+def _onehot_sources(encoder: OneHotEncoder, columns: list[str]) -> list[str]:
+    """Source of each one-hot output, from the encoder's categories (no name parsing)."""
+    n_columns = len(encoder.categories_)
+    infrequent = getattr(encoder, "infrequent_categories_", [None] * n_columns)
+    dropped = encoder.drop_idx_ if encoder.drop_idx_ is not None else [None] * n_columns
+    sources = []
+    for column, categories, rare, drop in zip(
+        columns, encoder.categories_, infrequent, dropped, strict=True
+    ):
+        width = len(categories) - (len(rare) - 1 if rare is not None else 0)
+        sources.extend([column] * (width - (drop is not None)))
+    return sources
+
+
+def match_prefixes(names: list[str], columns: list[str]) -> list[str]:
+    """Source of each output name ``<column>`` or ``<column>_<suffix>``, longest column first.
+
+    Raises:
+        ValueError: when an output name matches no column.
+    """
+    by_length = sorted(columns, key=len, reverse=True)
+    sources = []
+    for name in names:
+        source = next((c for c in by_length if name == c or name.startswith(f"{c}_")), None)
+        if source is None:
+            raise ValueError(f"transformed column {name!r} matches no input column")
+        sources.append(source)
+    return sources
+
+
+def global_importance(contributions: pd.DataFrame) -> pd.DataFrame:
+    """Mean absolute contribution of each feature over the explained rows.
+
+    Returns:
+        Columns ``feature``, ``mean_abs_shap``, sorted by decreasing importance.
+    """
+    importance = contributions.abs().mean(axis=0)
+    frame = pd.DataFrame({"feature": importance.index, "mean_abs_shap": importance.to_numpy()})
+    return frame.sort_values(
+        ["mean_abs_shap", "feature"], ascending=[False, True], kind="stable"
+    ).reset_index(drop=True)
+
+
+def plot_global_importance(importance: pd.DataFrame, path: Path, top_n: int = 20) -> Path:
+    """Horizontal bar chart of the ``top_n`` features by mean |SHAP|, most important on top.
+
+    Args:
+        importance: output of :func:`global_importance`.
+        path: PNG file to write.
+        top_n: bars shown.
+
+    Returns:
+        ``path``.
+    """
+    top = importance.head(top_n).iloc[::-1]
+    fig, ax = plt.subplots(figsize=(8, 0.32 * len(top) + 1.5))
+    ax.barh(top["feature"], top["mean_abs_shap"], color="#4c72b0")
+    ax.set(xlabel="mean |SHAP value|", title=f"Global feature importance (top {len(top)})")
+    ax.grid(axis="x", alpha=0.3)
+    return save_figure(fig, path)
+
+
+def _reason_label(reason: dict[str, Any]) -> str:
+    """``feature = value`` for a bar label."""
+    value = reason["value"]
+    if value is None:
+        shown = "missing"
+    elif isinstance(value, float):
+        shown = f"{value:.4g}"
+    else:
+        shown = str(value)
+    return f"{reason['feature']} = {shown}"
+
+
+def plot_local_explanation(
+    reason_list: list[dict[str, Any]], base_value: float, path: Path, title: str
+) -> Path:
+    """Waterfall-like chart of one client: from the base value, each contribution in turn.
+
+    Args:
+        reason_list: one row of :meth:`PipelineExplainer.reasons` (largest first).
+        base_value: the explainer's base value.
+        path: PNG file to write.
+        title: figure title (e.g. the client id and decision).
+
+    Returns:
+        ``path``.
+    """
+    contributions = [reason["contribution"] for reason in reason_list]
+    starts = base_value + np.concatenate([[0.0], np.cumsum(contributions)[:-1]])
+    colors = ["#c44e52" if c > 0 else "#55a868" for c in contributions]
+    positions = np.arange(len(reason_list))[::-1]
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(reason_list) + 1.8))
+    ax.barh(positions, contributions, left=starts, color=colors, height=0.6)
+    for position, start, contribution in zip(positions, starts, contributions, strict=True):
+        ax.annotate(
+            f"{contribution:+.3g}",
+            (start + contribution, position),
+            xytext=(3 if contribution > 0 else -3, 0),
+            textcoords="offset points",
+            ha="left" if contribution > 0 else "right",
+            va="center",
+            fontsize=8,
+        )
+    ax.set_yticks(positions, [_reason_label(reason) for reason in reason_list])
+    end = base_value + sum(contributions)
+    ax.axvline(base_value, color="grey", linestyle=":", label=f"base value {base_value:.3g}")
+    ax.axvline(end, color="black", linestyle="--", label=f"base + shown {end:.3g}")
+    ax.use_sticky_edges = False  # let the margin pad the bars that touch the limits
+    ax.margins(x=0.15)
+    ax.set(xlabel="model output (red raises risk, green lowers it)", title=title)
+    ax.legend(loc="best", fontsize=8)
+    ax.grid(axis="x", alpha=0.3)
+    return save_figure(fig, path)

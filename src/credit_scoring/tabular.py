@@ -1,0 +1,32 @@
+"""Small helpers on tables and values that several domains share."""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+def sample_rows(frame: pd.DataFrame, n_rows: int | None, seed: int) -> pd.DataFrame:
+    """At most ``n_rows`` rows of ``frame`` drawn with ``seed``; every row, in its order, when
+    ``n_rows`` is None or not smaller than the table."""
+    if n_rows is None or len(frame) <= n_rows:
+        return frame
+    return frame.sample(n=n_rows, random_state=seed)
+
+
+def json_scalar(value: Any) -> Any:
+    """A scalar as plain JSON: numpy numbers as bool/int/float, NaN/NA/inf as None, anything
+    else as str."""
+    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
+        return None
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        value = float(value)
+        return value if np.isfinite(value) else None
+    return str(value)

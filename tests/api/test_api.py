@@ -1,0 +1,659 @@
+"""The scoring API over real HTTP: uvicorn subprocesses serving the tiny pipeline run's champion.
+
+The main server loads the champion from the MLflow registry of ``tiny_project``; its answers are
+checked against the pipeline's own model and features, then every kind of bad input, the API key,
+the decision log (also under concurrent requests) and the fallback to the local model folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import mlflow.sklearn
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from credit_scoring.api.decision_log import read_decisions
+from credit_scoring.api.launch import ServerProcess, free_port, run_environment, start_api
+from credit_scoring.api.model_loader import load_champion
+from credit_scoring.data import schema
+from credit_scoring.features import feature_matrix
+
+# The fixture runs the whole pipeline (`dvc repro`, ~2 min); the API tests themselves take ~30 s.
+pytestmark = pytest.mark.slow
+
+API_KEY = "test-key"
+OTHER_KEY = "second-key"
+TOP_K = 5
+MAX_BATCH = 50
+REQUIRED = ("AMT_INCOME_TOTAL", "AMT_CREDIT", "DAYS_BIRTH", "DAYS_EMPLOYED")
+STARTUP_SECONDS = 180
+MINIMAL = {
+    "AMT_INCOME_TOTAL": 1.5e5,
+    "AMT_CREDIT": 5e5,
+    "AMT_ANNUITY": 2.5e4,
+    "DAYS_BIRTH": -15000,
+    "DAYS_EMPLOYED": schema.DAYS_EMPLOYED_ANOMALY,
+}
+
+
+@dataclass
+class Server:
+    """A running API subprocess and its decision log."""
+
+    running: ServerProcess
+    database_url: str
+
+    @property
+    def url(self) -> str:
+        return self.running.url
+
+    def client(self, key: str | None = API_KEY) -> httpx.Client:
+        """An HTTP client of the server (with ``X-API-Key`` unless ``key`` is None)."""
+        headers = {"X-API-Key": key} if key else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=60)
+
+
+def start_server(env: dict[str, str], cwd: Path, log: Path) -> Server:
+    """Start the API on 127.0.0.1 and wait until /health answers (even 503: no model)."""
+    running = start_api(env, cwd, log, timeout=STARTUP_SECONDS, expect_status=None)
+    return Server(running, env["CREDIT_API_DATABASE_URL"])
+
+
+def stop_server(server: Server) -> None:
+    """Terminate the server process (kill it if it does not stop)."""
+    server.running.stop()
+
+
+def api_env(project, folder: Path, **overrides: str) -> dict[str, str]:
+    """Environment of an API on ``project``'s outputs, its decision log in ``folder``."""
+    root = project.root
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    register = params["register"]
+    env = {k: v for k, v in project.env.items() if not k.startswith("CREDIT_API_")}
+    database_url = f"sqlite:///{folder / 'decisions.db'}"
+    env |= run_environment(root, database_url, f"{API_KEY}, {OTHER_KEY}", project.tracking_uri)
+    env |= {
+        "CREDIT_API_MODEL_URI": f"models:/{register['model_name']}@{register['alias']}",
+        "CREDIT_API_TOP_K": str(TOP_K),
+        "CREDIT_API_MAX_BATCH": str(MAX_BATCH),
+    }
+    return env | overrides
+
+
+@pytest.fixture(scope="module")
+def server(tiny_project, tmp_path_factory) -> Iterator[Server]:
+    """The API on the tiny run's registry champion (working directory outside the project)."""
+    folder = tmp_path_factory.mktemp("api")
+    running = start_server(api_env(tiny_project, folder), folder, folder / "api.log")
+    yield running
+    stop_server(running)
+
+
+@pytest.fixture(scope="module")
+def http(server) -> Iterator[httpx.Client]:
+    """An authenticated client of the main server."""
+    with server.client() as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def pipeline_run(tiny_project) -> dict[str, Any]:
+    """What the pipeline itself says: its champion, feature columns, production features."""
+    processed = tiny_project.root / "data" / "processed"
+    champion = tiny_project.root / "models" / "champion"
+    return {
+        "model": mlflow.sklearn.load_model(str(champion)),
+        "metadata": mlflow.models.Model.load(str(champion)).metadata,
+        "columns": json.loads((processed / "feature_columns.json").read_text()),
+        "production": pd.read_parquet(processed / "production.parquet").set_index(
+            schema.CLIENT_ID, drop=False
+        ),
+        "history_ids": set(pd.read_parquet(processed / "history.parquet")[schema.CLIENT_ID]),
+        "registry": json.loads((tiny_project.root / "reports" / "registry.json").read_text()),
+    }
+
+
+@pytest.fixture(scope="module")
+def applications(tiny_project) -> pd.DataFrame:
+    """Raw production applications whose required fields are all present."""
+    frame = pd.read_parquet(tiny_project.root / "data" / "interim" / "application_test.parquet")
+    return frame[frame[list(REQUIRED)].notna().all(axis=1)].reset_index(drop=True)
+
+
+def raw_application(http: httpx.Client, sk_id_curr: int) -> dict[str, Any]:
+    """The client's raw application as served by ``GET /clients/{id}``."""
+    response = http.get(f"/clients/{sk_id_curr}")
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def valid_application(http: httpx.Client, applications: pd.DataFrame) -> dict[str, Any]:
+    """A valid raw application of a production client."""
+    return raw_application(http, int(applications[schema.CLIENT_ID].iloc[0]))
+
+
+def client_history(root: Path, sk_id_curr: int) -> dict[str, list[dict[str, Any]]]:
+    """The client's rows of every side table of the ingested data, as JSON rows."""
+    interim = root / "data" / "interim"
+    tables = {t: pd.read_parquet(interim / f"{t}.parquet") for t in schema.HISTORY_TABLES}
+    bureau = tables["bureau"][tables["bureau"][schema.CLIENT_ID] == sk_id_curr]
+    rows = {"bureau": bureau}
+    balance = tables["bureau_balance"]
+    rows["bureau_balance"] = balance[balance[schema.BUREAU_ID].isin(bureau[schema.BUREAU_ID])]
+    for table in schema.HISTORY_TABLES[2:]:
+        rows[table] = tables[table][tables[table][schema.CLIENT_ID] == sk_id_curr]
+    return {t: json.loads(frame.to_json(orient="records")) for t, frame in rows.items()}
+
+
+def pipeline_probability(pipeline_run: dict[str, Any], sk_ids: list[int]) -> np.ndarray:
+    """The pipeline's own probability for production clients (its features, its model)."""
+    X = feature_matrix(pipeline_run["production"].loc[sk_ids], pipeline_run["columns"])
+    return pipeline_run["model"].predict_proba(X)[:, 1]
+
+
+def assert_valid_prediction(result: dict[str, Any], threshold: float) -> None:
+    """Probability in [0, 1], decision consistent with the threshold, sorted non-empty reasons."""
+    assert 0.0 <= result["probability"] <= 1.0
+    assert result["threshold"] == pytest.approx(threshold)
+    expected = "refused" if result["probability"] >= result["threshold"] else "granted"
+    assert result["decision"] == expected
+    reasons = result["reasons"]
+    assert 0 < len(reasons) <= TOP_K
+    sizes = [abs(r["contribution"]) for r in reasons]
+    assert sizes == sorted(sizes, reverse=True)
+    for reason in reasons:
+        assert set(reason) == {"feature", "value", "contribution", "direction"}
+        raises = reason["contribution"] > 0
+        assert reason["direction"] == ("raises risk" if raises else "lowers risk")
+    assert result["units"] in ("log-odds", "probability")
+    assert math.isfinite(result["base_value"])
+    assert result["request_id"]
+
+
+def post_json_text(http: httpx.Client, path: str, text: str) -> httpx.Response:
+    """POST a raw JSON text (e.g. with NaN or Infinity, which strict encoders refuse)."""
+    return http.post(path, content=text.encode(), headers={"content-type": "application/json"})
+
+
+# --------------------------------------------------------------------------------------------
+# Health, model, auth
+# --------------------------------------------------------------------------------------------
+
+
+def test_health_is_open_and_reports_the_registry_version(server, pipeline_run):
+    with server.client(key=None) as anonymous:
+        response = anonymous.get("/health")
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "ok",
+        "model_loaded": True,
+        "model_version": str(pipeline_run["registry"]["version"]),
+    }
+
+
+def test_model_comes_from_the_registry_with_its_metadata(http, pipeline_run):
+    response = http.get("/model")
+    assert response.status_code == 200
+    model = response.json()
+    metadata = pipeline_run["metadata"]
+    assert model["source"] == "registry"
+    assert model["name"] == pipeline_run["registry"]["model_name"]
+    assert model["version"] == str(pipeline_run["registry"]["version"])
+    assert model["family"] == metadata["family"]
+    assert model["threshold"] == pytest.approx(metadata["threshold"])
+    assert model["features"] == pipeline_run["columns"]
+    assert model["data_hash"] == metadata["data_hash"]
+    assert model["metrics"]["holdout_auc"] == pytest.approx(metadata["metrics"]["holdout_auc"])
+
+
+@pytest.mark.parametrize("path", ["/predict", "/predict/batch", "/clients", "/model"])
+@pytest.mark.parametrize("key", [None, "wrong-key"])
+def test_missing_or_wrong_api_key_is_401(server, path, key):
+    with server.client(key=key) as client:
+        response = client.post(path, json={}) if path.startswith("/predict") else client.get(path)
+    assert response.status_code == 401
+    assert "X-API-Key" in response.json()["detail"]
+
+
+def test_every_configured_key_is_accepted(server, applications):
+    with server.client(key=OTHER_KEY) as client:
+        application = valid_application(client, applications)
+        assert client.post("/predict", json={"application": application}).status_code == 200
+
+
+# --------------------------------------------------------------------------------------------
+# Scoring
+# --------------------------------------------------------------------------------------------
+
+
+def test_predict_matches_the_pipeline_model(http, applications, pipeline_run):
+    sk_ids = [int(i) for i in applications[schema.CLIENT_ID].iloc[:8]]
+    expected = pipeline_probability(pipeline_run, sk_ids)
+    threshold = pipeline_run["metadata"]["threshold"]
+    for sk_id_curr, probability in zip(sk_ids, expected, strict=True):
+        response = http.post("/predict", json={"application": raw_application(http, sk_id_curr)})
+        assert response.status_code == 200, response.text
+        result = response.json()
+        assert_valid_prediction(result, threshold)
+        assert result["sk_id_curr"] == sk_id_curr
+        assert result["probability"] == pytest.approx(probability, abs=1e-9)
+        assert result["decision"] == ("refused" if probability >= threshold else "granted")
+        in_store = sk_id_curr in pipeline_run["history_ids"]
+        assert result["history_source"] == ("store" if in_store else "none")
+        assert result["model"]["source"] == "registry"
+        assert result["model"]["family"] == pipeline_run["metadata"]["family"]
+
+
+def test_explicit_history_gives_the_stored_aggregates(http, tiny_project, applications):
+    counts = {
+        int(i): sum(len(rows) for rows in client_history(tiny_project.root, int(i)).values())
+        for i in applications[schema.CLIENT_ID].iloc[:30]
+    }
+    sk_id_curr = max(counts, key=counts.get)
+    history = client_history(tiny_project.root, sk_id_curr)
+    assert history["bureau"] or history["previous_application"]
+    application = raw_application(http, sk_id_curr)
+    stored = http.post("/predict", json={"application": application}).json()
+    given = http.post("/predict", json={"application": application, "history": history}).json()
+    assert (stored["history_source"], given["history_source"]) == ("store", "request")
+    assert given["probability"] == pytest.approx(stored["probability"], abs=1e-12)
+
+
+def test_empty_history_equals_no_history(http, applications):
+    application = valid_application(http, applications)
+    anonymous = {k: v for k, v in application.items() if k != schema.CLIENT_ID}
+    none = http.post("/predict", json={"application": anonymous}).json()
+    empty = {table: [] for table in schema.HISTORY_TABLES}
+    for history in (empty, {}, {"bureau": [], "credit_card_balance": None}):
+        result = http.post("/predict", json={"application": application, "history": history})
+        assert result.status_code == 200, result.text
+        assert result.json()["history_source"] == "request"
+        assert result.json()["probability"] == pytest.approx(none["probability"], abs=1e-12)
+    assert (none["history_source"], none["sk_id_curr"]) == ("none", None)
+
+
+def test_minimal_application_with_only_required_fields(http, pipeline_run):
+    response = http.post("/predict", json={"application": MINIMAL})
+    assert response.status_code == 200, response.text
+    assert_valid_prediction(response.json(), pipeline_run["metadata"]["threshold"])
+
+
+def test_unknown_category_is_scored_with_a_warning(http, applications):
+    application = valid_application(http, applications) | {"NAME_INCOME_TYPE": "Astronaut"}
+    response = http.post("/predict", json={"application": application})
+    assert response.status_code == 200, response.text
+    warnings = response.json()["warnings"]
+    assert any("NAME_INCOME_TYPE" in w and "Astronaut" in w for w in warnings)
+
+
+def test_nan_in_an_optional_field_means_missing(http, applications):
+    application = valid_application(http, applications)
+    missing = http.post("/predict", json={"application": application | {"EXT_SOURCE_1": None}})
+    text = json.dumps({"application": application | {"EXT_SOURCE_1": float("nan")}})
+    nan = post_json_text(http, "/predict", text)
+    assert nan.status_code == 200, nan.text
+    assert nan.json()["probability"] == pytest.approx(missing.json()["probability"], abs=1e-12)
+
+
+def test_batch_json_scores_each_item_like_predict(http, tiny_project, applications):
+    sk_ids = [int(i) for i in applications[schema.CLIENT_ID].iloc[:3]]
+    items = [{"application": raw_application(http, i)} for i in sk_ids]
+    items.append({"application": items[0]["application"], "history": {}})
+    history = client_history(tiny_project.root, sk_ids[1])
+    items.append({"application": items[1]["application"], "history": history})
+    response = http.post("/predict/batch", json={"applications": items})
+    assert response.status_code == 200, response.text
+    batch = response.json()
+    assert batch["n"] == len(items) == len(batch["results"])
+    singles = [http.post("/predict", json=item).json() for item in items]
+    for got, single in zip(batch["results"], singles, strict=True):
+        assert got["probability"] == pytest.approx(single["probability"], abs=1e-12)
+        assert got["history_source"] == single["history_source"]
+        assert got["decision"] == single["decision"]
+    assert len({r["request_id"] for r in batch["results"]}) == len(items)
+    assert batch["results"][4]["probability"] == pytest.approx(
+        batch["results"][1]["probability"], abs=1e-12
+    )
+
+
+def test_batch_csv_scores_the_rows(http, applications, pipeline_run):
+    rows = applications.head(4)
+    content = rows.to_csv(index=False).encode()
+    files = {"file": ("applications.csv", content, "text/csv")}
+    response = http.post("/predict/batch/csv", files=files)
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    sk_ids = [int(i) for i in rows[schema.CLIENT_ID]]
+    assert [r["sk_id_curr"] for r in results] == sk_ids
+    expected = pipeline_probability(pipeline_run, sk_ids)
+    assert [r["probability"] for r in results] == pytest.approx(list(expected), abs=1e-9)
+
+
+def test_batch_size_limits(http, applications):
+    item = {"application": valid_application(http, applications)}
+    empty = http.post("/predict/batch", json={"applications": []})
+    assert empty.status_code == 422
+    too_many = http.post("/predict/batch", json={"applications": [item] * (MAX_BATCH + 1)})
+    assert too_many.status_code == 422
+    assert too_many.json()["detail"][0]["loc"] == ["body", "applications"]
+
+
+# --------------------------------------------------------------------------------------------
+# Bad inputs: 422 naming the field, never a 500
+# --------------------------------------------------------------------------------------------
+
+BAD_APPLICATIONS = {
+    "unknown field": ({"NOT_A_COLUMN": 1}, "NOT_A_COLUMN", "extra_forbidden"),
+    "missing required field": ({"AMT_CREDIT": ...}, "AMT_CREDIT", "missing"),
+    "null required field": ({"DAYS_BIRTH": None}, "DAYS_BIRTH", "missing_value"),
+    "text for a number": ({"AMT_CREDIT": "a lot"}, "AMT_CREDIT", "wrong_type"),
+    "boolean for a number": ({"AMT_ANNUITY": True}, "AMT_ANNUITY", "wrong_type"),
+    "number for a category": ({"CODE_GENDER": 1}, "CODE_GENDER", "string_type"),
+    "fraction for an integer": ({"CNT_CHILDREN": 1.5}, "CNT_CHILDREN", "int_from_float"),
+    "negative income": ({"AMT_INCOME_TOTAL": -1000.0}, "AMT_INCOME_TOTAL", "impossible_value"),
+    "DAYS_BIRTH > 0": ({"DAYS_BIRTH": 12000}, "DAYS_BIRTH", "impossible_value"),
+    "EXT_SOURCE_2 = 1.5": ({"EXT_SOURCE_2": 1.5}, "EXT_SOURCE_2", "impossible_value"),
+    "FLAG_ not 0/1": ({"FLAG_MOBIL": 2}, "FLAG_MOBIL", "impossible_value"),
+    "huge number": ({"AMT_CREDIT": 1e300}, "AMT_CREDIT", "out_of_range"),
+    "huge integer": ({"CNT_CHILDREN": 10**400}, "CNT_CHILDREN", "out_of_range"),
+    "array for a number": ({"AMT_CREDIT": [1, 2]}, "AMT_CREDIT", "wrong_type"),
+}
+
+
+@pytest.mark.parametrize("change, field, kind", BAD_APPLICATIONS.values(), ids=BAD_APPLICATIONS)
+def test_bad_application_is_422_naming_the_field(http, applications, change, field, kind):
+    application = valid_application(http, applications)
+    for key, value in change.items():
+        if value is ...:
+            application.pop(key)
+        else:
+            application[key] = value
+    response = http.post("/predict", json={"application": application})
+    assert response.status_code == 422, response.text
+    errors = response.json()["detail"]
+    assert {"loc": ["body", "application", field], "type": kind} in [
+        {"loc": e["loc"], "type": e["type"]} for e in errors
+    ]
+    assert all(e["msg"] for e in errors)
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity", "1e999"])
+def test_non_finite_required_number_is_422(http, applications, literal):
+    application = valid_application(http, applications) | {"AMT_CREDIT": 0}
+    text = json.dumps({"application": application})
+    text = text.replace('"AMT_CREDIT": 0', f'"AMT_CREDIT": {literal}')
+    response = post_json_text(http, "/predict", text)
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["loc"] == ["body", "application", "AMT_CREDIT"]
+
+
+BAD_HISTORIES = {
+    "unknown column": (
+        {"bureau": [{"SK_ID_BUREAU": 1, "COLOUR": "red"}]},
+        ["bureau", 0, "COLOUR"],
+    ),
+    "wrong type": (
+        {"bureau": [{"SK_ID_BUREAU": 1, "AMT_CREDIT_SUM": "x"}]},
+        ["bureau", 0, "AMT_CREDIT_SUM"],
+    ),
+    "impossible value": (
+        {"POS_CASH_balance": [{"SK_ID_PREV": 1, "MONTHS_BALANCE": 3}]},
+        ["POS_CASH_balance", 0, "MONTHS_BALANCE"],
+    ),
+    "missing link key": (
+        {"bureau_balance": [{"MONTHS_BALANCE": -1}]},
+        ["bureau_balance", 0, "SK_ID_BUREAU"],
+    ),
+    "unknown table": ({"loans": []}, ["loans"]),
+    "table not a list": ({"bureau": {"SK_ID_BUREAU": 1}}, ["bureau"]),
+    "row not an object": ({"bureau": [3]}, ["bureau", 0]),
+}
+
+
+@pytest.mark.parametrize("history, loc", BAD_HISTORIES.values(), ids=BAD_HISTORIES)
+def test_bad_history_is_422_naming_the_row_and_column(http, applications, history, loc):
+    application = valid_application(http, applications)
+    response = http.post("/predict", json={"application": application, "history": history})
+    assert response.status_code == 422, response.text
+    assert ["body", "history", *loc] in [e["loc"] for e in response.json()["detail"]]
+
+
+BAD_BODIES = {
+    "empty body": b"",
+    "not JSON": b"{application",
+    "JSON array": b"[]",
+    "JSON null": b"null",
+    "empty object": b"{}",
+    "null application": b'{"application": null}',
+    "application not an object": b'{"application": "yes"}',
+    "unknown top-level key": b'{"application": {}, "extra": 1}',
+}
+
+
+@pytest.mark.parametrize("body", BAD_BODIES.values(), ids=BAD_BODIES)
+@pytest.mark.parametrize("path", ["/predict", "/predict/batch"])
+def test_malformed_bodies_are_422_not_500(http, path, body):
+    response = http.post(path, content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"]
+
+
+def test_body_too_deeply_nested_to_parse_is_400(http):
+    body = b'{"application": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    response = http.post("/predict", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 400
+    assert http.get("/health").status_code == 200
+
+
+def _csv(text: str) -> dict[str, tuple[str, bytes, str]]:
+    return {"file": ("applications.csv", text.encode("latin-1"), "text/csv")}
+
+
+BAD_CSVS = {
+    "ragged rows": (
+        _csv("SK_ID_CURR,AMT_CREDIT\n1,2,3\n4\n"),
+        ["body", "file"],
+    ),
+    "unclosed quote": (_csv('AMT_CREDIT,"DAYS_BIRTH\n1,2\n'), ["body", "file"]),
+    "empty file": (_csv(""), ["body", "file"]),
+    "header only": (_csv(",".join(REQUIRED) + "\n"), ["body", "file"]),
+    "duplicated column": (_csv("AMT_CREDIT,AMT_CREDIT\n1,2\n"), ["body", "file"]),
+    "not UTF-8": (_csv("AMT_CREDIT\n\xe9\xff\n"), ["body", "file"]),
+    "text in a number column": (
+        _csv(",".join(REQUIRED) + "\n100000,abc,-12000,-100\n"),
+        ["body", "file", 0, "AMT_CREDIT"],
+    ),
+    "impossible value": (
+        _csv(",".join(REQUIRED) + "\n100000,200000,12000,-100\n"),
+        ["body", "file", 0, "DAYS_BIRTH"],
+    ),
+    "unknown column": (
+        _csv(",".join(REQUIRED) + ",COLOUR\n100000,200000,-12000,-100,red\n"),
+        ["body", "file", 0, "COLOUR"],
+    ),
+}
+
+
+@pytest.mark.parametrize("files, loc", BAD_CSVS.values(), ids=BAD_CSVS)
+def test_malformed_csv_is_422(http, files, loc):
+    response = http.post("/predict/batch/csv", files=files)
+    assert response.status_code == 422, response.text
+    assert loc in [e["loc"] for e in response.json()["detail"]]
+
+
+def test_csv_upload_without_file_is_422(http):
+    response = http.post("/predict/batch/csv", data={"other": "x"})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "file"]
+
+
+# --------------------------------------------------------------------------------------------
+# Clients and population
+# --------------------------------------------------------------------------------------------
+
+
+def test_clients_are_listed_and_paged(http, tiny_project):
+    production = pd.read_parquet(
+        tiny_project.root / "data" / "interim" / "application_test.parquet"
+    )
+    first = http.get("/clients", params={"limit": 5})
+    assert first.status_code == 200
+    assert first.json() == [int(i) for i in production[schema.CLIENT_ID].iloc[:5]]
+    assert int(first.headers["X-Total-Count"]) == len(production)
+    second = http.get("/clients", params={"limit": 5, "offset": 5}).json()
+    assert second == [int(i) for i in production[schema.CLIENT_ID].iloc[5:10]]
+    assert http.get("/clients", params={"limit": 0}).status_code == 422
+
+
+def test_client_application_is_strict_json(http, tiny_project):
+    production = pd.read_parquet(
+        tiny_project.root / "data" / "interim" / "application_test.parquet"
+    )
+    with_missing = production[production.isna().any(axis=1)].iloc[0]
+    response = http.get(f"/clients/{int(with_missing[schema.CLIENT_ID])}")
+    assert response.status_code == 200
+    application = json.loads(response.text, parse_constant=pytest.fail)
+    assert set(application) == set(production.columns)
+    assert None in application.values()
+    assert http.get("/clients/1").status_code == 404
+    assert http.get("/clients/abc").status_code == 422
+
+
+def test_population_places_a_client(http, pipeline_run):
+    numeric, categorical = pipeline_run["columns"]["numeric"][:2], "NAME_INCOME_TYPE"
+    response = http.get("/population", params={"features": ",".join([*numeric, categorical])})
+    assert response.status_code == 200
+    summaries = response.json()
+    assert list(summaries) == [*numeric, categorical]
+    for feature in numeric:
+        summary = summaries[feature]
+        assert set(summary["quantiles"]) == {"0.05", "0.25", "0.5", "0.75", "0.95"}
+        edges, counts = summary["histogram"]["edges"], summary["histogram"]["counts"]
+        assert len(edges) == len(counts) + 1 and edges == sorted(edges)
+        assert len(summary["default_rate_by_bin"]) == len(counts)
+        assert sum(counts) == summary["count"]
+    assert summaries[categorical]["kind"] == "categorical"
+    assert http.get("/population", params={"features": "NOT_A_FEATURE"}).json() == {}
+
+
+# --------------------------------------------------------------------------------------------
+# Decision log
+# --------------------------------------------------------------------------------------------
+
+
+def test_each_decision_is_logged_with_its_input(http, server, applications):
+    application = valid_application(http, applications)
+    body = {"application": application}
+    result = http.post("/predict", json=body).json()
+    logged = read_decisions(server.database_url).set_index("request_id").loc[result["request_id"]]
+    present = {k: v for k, v in application.items() if v is not None}
+    canonical = json.dumps({"application": present}, sort_keys=True, separators=(",", ":"))
+    assert logged["input_hash"] == hashlib.sha256(canonical.encode()).hexdigest()
+    assert json.loads(logged["application"]) == present
+    assert logged["sk_id_curr"] == application[schema.CLIENT_ID]
+    assert logged["probability"] == pytest.approx(result["probability"])
+    assert (logged["decision"], logged["threshold"]) == (result["decision"], result["threshold"])
+    assert logged["model_version"] == result["model"]["version"]
+    assert logged["history_source"] == result["history_source"]
+    assert logged["latency_ms"] > 0
+    now = datetime.now(UTC).replace(tzinfo=None)
+    assert abs(pd.Timestamp(logged["created_at"]).tz_localize(None) - now) < timedelta(minutes=5)
+
+
+def test_concurrent_requests_are_all_logged(server, applications):
+    sk_ids = [int(i) for i in applications[schema.CLIENT_ID].iloc[:20]]
+    with server.client() as client:
+        bodies = [{"application": raw_application(client, i)} for i in sk_ids]
+        sequential = [client.post("/predict", json=b).json()["probability"] for b in bodies]
+    before = len(read_decisions(server.database_url))
+
+    def post(body: dict[str, Any]) -> httpx.Response:
+        with server.client() as client:
+            return client.post("/predict", json=body)
+
+    with ThreadPoolExecutor(max_workers=len(bodies)) as pool:
+        responses = list(pool.map(post, bodies))
+    assert [r.status_code for r in responses] == [200] * len(bodies)
+    assert [r.json()["probability"] for r in responses] == pytest.approx(sequential, abs=1e-12)
+    logged = read_decisions(server.database_url)
+    assert len(logged) == before + len(bodies)
+    assert set(logged["request_id"]) >= {r.json()["request_id"] for r in responses}
+
+
+def test_rejected_requests_are_not_logged(http, server):
+    before = len(read_decisions(server.database_url))
+    assert http.post("/predict", json={"application": {"FOO": 1}}).status_code == 422
+    assert len(read_decisions(server.database_url)) == before
+
+
+# --------------------------------------------------------------------------------------------
+# Model loading
+# --------------------------------------------------------------------------------------------
+
+
+def test_unreachable_registry_falls_back_to_the_model_folder(
+    tiny_project, tmp_path, http, applications
+):
+    dead = f"http://127.0.0.1:{free_port()}"  # a port nobody listens on
+    env = api_env(tiny_project, tmp_path, CREDIT_API_TRACKING_URI=dead)
+    fallback = start_server(env, tmp_path, tmp_path / "api.log")
+    try:
+        with fallback.client() as client:
+            health = client.get("/health").json()
+            model = client.get("/model").json()
+            application = valid_application(client, applications)
+            local = client.post("/predict", json={"application": application}).json()
+    finally:
+        stop_server(fallback)
+    registry = http.post("/predict", json={"application": application}).json()
+    assert health == {"status": "ok", "model_loaded": True, "model_version": None}
+    assert model["source"] == "local"
+    assert model["uri"] == str((tiny_project.root / "models" / "champion").resolve())
+    assert local["model"] == {**registry["model"], "version": None, "source": "local"}
+    assert local["probability"] == pytest.approx(registry["probability"], abs=1e-12)
+    assert "falling back" in (tmp_path / "api.log").read_text()
+
+
+def test_missing_registry_database_falls_back_without_creating_it(tiny_project, tmp_path):
+    database = tmp_path / "nowhere" / "mlflow.db"
+    loaded = load_champion(
+        "models:/credit-scoring@champion",
+        f"sqlite:///{database}",
+        tiny_project.root / "models" / "champion",
+    )
+    assert (loaded.source, loaded.version) == ("local", None)
+    assert not database.exists()
+
+
+def test_no_model_at_all_is_unavailable_not_a_crash(tiny_project, tmp_path):
+    env = api_env(
+        tiny_project,
+        tmp_path,
+        CREDIT_API_TRACKING_URI=f"sqlite:///{tmp_path / 'missing.db'}",
+        CREDIT_API_MODEL_PATH=str(tmp_path / "no-model"),
+    )
+    broken = start_server(env, tmp_path, tmp_path / "api.log")
+    try:
+        with broken.client() as client:
+            health = client.get("/health")
+            predict = client.post("/predict", json={"application": MINIMAL})
+            clients = client.get("/clients", params={"limit": 1})
+    finally:
+        stop_server(broken)
+    assert health.status_code == 503
+    assert health.json() == {"status": "unavailable", "model_loaded": False, "model_version": None}
+    assert predict.status_code == 503
+    assert "model not loaded" in predict.json()["detail"]
+    assert clients.status_code == 200

@@ -1,0 +1,236 @@
+"""SHAP explanations of the four model families: columns, additivity, ranking, reasons, plots."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.dummy import DummyClassifier
+
+from credit_scoring.modeling.explain import (
+    LOG_ODDS,
+    LOWERS_RISK,
+    PROBABILITY,
+    RAISES_RISK,
+    PipelineExplainer,
+    global_importance,
+    match_prefixes,
+    model_family,
+    plot_global_importance,
+    plot_local_explanation,
+    transformed_sources,
+)
+from credit_scoring.modeling.models import build_pipeline
+
+from ..conftest import run_stage_script
+
+NUMERIC = ["DRIVER", "AMT_NOISE", "DAYS_NOISE"]
+# A categorical whose name is a prefix of another's, values with underscores, a rare value.
+CATEGORICAL = ["NAME_TYPE", "NAME_TYPE_SUITE"]
+FAMILIES = {
+    "logreg": {"max_iter": 1000},
+    "random_forest": {"n_estimators": 40, "min_samples_leaf": 5, "max_depth": 6},
+    "xgboost": {"n_estimators": 40, "max_depth": 3, "learning_rate": 0.2},
+    "lightgbm": {"n_estimators": 40, "num_leaves": 8, "verbose": -1},
+}
+ATOL = 1e-4  # xgboost works in float32
+
+
+def make_data(n: int = 600, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
+    """Random features where only DRIVER decides the label; NaN in numeric and categorical."""
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(
+        {
+            "DRIVER": rng.normal(size=n),
+            "AMT_NOISE": rng.normal(size=n),
+            "DAYS_NOISE": rng.normal(size=n),
+            "NAME_TYPE": rng.choice(["a", "b_c", "rare_one"], n, p=[0.5, 0.49, 0.01]),
+            "NAME_TYPE_SUITE": rng.choice(["Spouse_partner", "Family", "Un_accompanied"], n),
+        },
+        index=pd.RangeIndex(1000, 1000 + n),
+    ).astype({"NAME_TYPE": object, "NAME_TYPE_SUITE": object})
+    X.loc[rng.random(n) < 0.1, "AMT_NOISE"] = np.nan
+    X.loc[rng.random(n) < 0.1, "NAME_TYPE_SUITE"] = np.nan
+    y = pd.Series((2 * X["DRIVER"] + 0.5 * rng.normal(size=n) > 1.5).astype(int), index=X.index)
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def data() -> tuple[pd.DataFrame, pd.Series]:
+    return make_data()
+
+
+@pytest.fixture(scope="module", params=list(FAMILIES))
+def fitted(request, data):
+    """(family, fitted pipeline, explainer) per model family."""
+    X, y = data
+    family = request.param
+    pipeline = build_pipeline(family, FAMILIES[family], NUMERIC, CATEGORICAL, seed=0).fit(X, y)
+    explainer = PipelineExplainer(pipeline, X.sample(100, random_state=1), seed=0)
+    return family, pipeline, explainer
+
+
+@pytest.fixture(scope="module")
+def contributions(fitted, data):
+    return fitted[2].contributions(data[0].head(200))
+
+
+def test_family_and_units(fitted):
+    family, _, explainer = fitted
+    assert explainer.family == family
+    assert explainer.units == (PROBABILITY if family == "random_forest" else LOG_ODDS)
+    assert isinstance(explainer.expected_value, float)
+
+
+def test_contributions_have_the_original_columns_and_index(fitted, contributions, data):
+    assert list(contributions.columns) == NUMERIC + CATEGORICAL
+    assert contributions.index.equals(data[0].head(200).index)
+    assert np.isfinite(contributions.to_numpy()).all()
+
+
+def test_additivity_to_the_model_output(fitted, contributions, data):
+    family, pipeline, explainer = fitted
+    X = data[0].head(200)
+    output = explainer.model_output(X)
+    total = explainer.expected_value + contributions.sum(axis=1).to_numpy()
+    np.testing.assert_allclose(total, output, atol=ATOL)
+    proba = pipeline.predict_proba(X)[:, 1]
+    if family == "random_forest":
+        np.testing.assert_allclose(output, proba, atol=1e-9)
+    else:
+        np.testing.assert_allclose(1 / (1 + np.exp(-output)), proba, atol=1e-5)
+
+
+def test_driver_feature_is_the_most_important(contributions):
+    importance = global_importance(contributions)
+    assert list(importance.columns) == ["feature", "mean_abs_shap"]
+    assert importance["feature"].iloc[0] == "DRIVER"
+    assert importance["mean_abs_shap"].is_monotonic_decreasing
+
+
+def test_reasons_sorted_json_ready_and_consistent(fitted, contributions, data):
+    X = data[0].head(20)
+    reasons = fitted[2].reasons(X, top_k=3)
+    assert len(reasons) == len(X)
+    json.dumps(reasons)
+    for (index, row), row_reasons in zip(X.iterrows(), reasons, strict=True):
+        assert len(row_reasons) == 3
+        sizes = [abs(reason["contribution"]) for reason in row_reasons]
+        assert sizes == sorted(sizes, reverse=True)
+        for reason in row_reasons:
+            raw = row[reason["feature"]]
+            assert reason["value"] == (None if pd.isna(raw) else raw)
+            assert isinstance(reason["value"], float | str | type(None))
+            assert reason["contribution"] == pytest.approx(
+                contributions.loc[index, reason["feature"]], abs=1e-9
+            )
+            expected = RAISES_RISK if reason["contribution"] > 0 else LOWERS_RISK
+            assert reason["direction"] == expected
+
+
+def test_one_row_matches_the_batch(fitted, contributions, data):
+    row = data[0].iloc[[7]]
+    single = fitted[2].contributions(row)
+    assert single.shape == (1, len(NUMERIC + CATEGORICAL))
+    np.testing.assert_allclose(single.to_numpy(), contributions.iloc[[7]].to_numpy(), atol=1e-6)
+    assert len(fitted[2].reasons(row, top_k=10)[0]) == len(NUMERIC + CATEGORICAL)
+
+
+def test_unseen_category_and_missing_values_are_explained(fitted, data):
+    row = data[0].iloc[[0]].copy()
+    row["NAME_TYPE"] = "never_seen"
+    row["AMT_NOISE"] = np.nan
+    row["NAME_TYPE_SUITE"] = np.nan
+    explainer = fitted[2]
+    total = explainer.expected_value + explainer.contributions(row).sum(axis=1).to_numpy()
+    np.testing.assert_allclose(total, explainer.model_output(row), atol=ATOL)
+    values = {r["feature"]: r["value"] for r in explainer.reasons(row, top_k=5)[0]}
+    assert values["AMT_NOISE"] is None and values["NAME_TYPE"] == "never_seen"
+
+
+def test_plots_write_pngs(fitted, contributions, data, tmp_path):
+    explainer = fitted[2]
+    paths = [
+        plot_global_importance(global_importance(contributions), tmp_path / "g" / "global.png"),
+        plot_local_explanation(
+            explainer.reasons(data[0].iloc[[3]], top_k=4)[0],
+            explainer.expected_value,
+            tmp_path / "local.png",
+            "client 3",
+        ),
+    ]
+    for path in paths:
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_one_hot_columns_map_to_their_source(data):
+    X, y = data
+    pipeline = build_pipeline("logreg", {}, NUMERIC, CATEGORICAL, seed=0).fit(X, y)
+    preprocess = pipeline.named_steps["preprocess"]
+    names = list(preprocess.get_feature_names_out())
+    sources = transformed_sources(preprocess)
+    assert len(sources) == len(names)
+    expected = {
+        "DRIVER": "DRIVER",
+        "NAME_TYPE_a": "NAME_TYPE",
+        "NAME_TYPE_b_c": "NAME_TYPE",
+        "NAME_TYPE_infrequent_sklearn": "NAME_TYPE",
+        "NAME_TYPE_SUITE_Spouse_partner": "NAME_TYPE_SUITE",
+        "NAME_TYPE_SUITE_MISSING": "NAME_TYPE_SUITE",
+    }
+    mapping = dict(zip(names, sources, strict=True))
+    assert {name: mapping[name] for name in expected} == expected
+
+
+def test_match_prefixes_prefers_the_longest_column():
+    names = ["NAME_TYPE_SUITE_Spouse_partner", "NAME_TYPE_b_c", "AGE"]
+    columns = ["AGE", "NAME_TYPE", "NAME_TYPE_SUITE"]
+    assert match_prefixes(names, columns) == ["NAME_TYPE_SUITE", "NAME_TYPE", "AGE"]
+    with pytest.raises(ValueError, match="OTHER_x"):
+        match_prefixes(["OTHER_x"], columns)
+
+
+def test_unsupported_model_is_refused():
+    with pytest.raises(TypeError, match="DummyClassifier"):
+        model_family(DummyClassifier())
+
+
+@pytest.mark.slow
+def test_explain_stage_writes_its_outputs(tmp_path):
+    """Run stages/explain.py on a fake champion, holdout and feature list in a temp folder."""
+    from credit_scoring.governance.tracking import save_model
+
+    X, y = make_data(n=300, seed=3)
+    pipeline = build_pipeline("lightgbm", FAMILIES["lightgbm"], NUMERIC, CATEGORICAL, seed=0)
+    pipeline.fit(X, y)
+    save_model(
+        pipeline, tmp_path / "models" / "champion", X.head(5), {"threshold": 0.3, "family": "lgbm"}
+    )
+    holdout = pd.concat(
+        [pd.DataFrame({"SK_ID_CURR": X.index + 100000, "TARGET": y}, index=X.index), X], axis=1
+    )
+    (tmp_path / "data" / "processed").mkdir(parents=True)
+    holdout.to_parquet(tmp_path / "data" / "processed" / "holdout.parquet", index=False)
+    feature_columns = {"numeric": NUMERIC, "categorical": CATEGORICAL}
+    (tmp_path / "data" / "processed" / "feature_columns.json").write_text(
+        json.dumps(feature_columns)
+    )
+    (tmp_path / "params.yaml").write_text(
+        "base: {id_column: SK_ID_CURR, target: TARGET}\n"
+        "paths: {processed_dir: data/processed, models_dir: models, reports_dir: reports}\n"
+        "explain: {n_background: 50, n_explained: 80, n_local: 4, top_k: 3, seed: 1}\n"
+    )
+    result = run_stage_script("explain", tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = tmp_path / "reports" / "shap"
+    importance = pd.read_csv(out / "global_importance.csv")
+    assert importance["feature"].iloc[0] == "DRIVER" and len(importance) == 5
+    local = json.loads((out / "local_explanations.json").read_text())
+    assert local["threshold"] == 0.3 and len(local["clients"]) == 4
+    client = local["clients"][0]
+    assert client["decision"] == ("refused" if client["probability"] >= 0.3 else "granted")
+    assert client["units"] == LOG_ODDS and len(client["reasons"]) == 3
+    assert len(list(out.glob("local_*.png"))) == 3
+    assert (out / "global_importance.png").stat().st_size > 0
