@@ -35,7 +35,9 @@ def main() -> None:
         held_out = decision_metrics(y, proba, candidate.threshold, costs)
         scores[family] = {
             "cv_auc": candidate.cv_auc,
+            "cv_auc_std": candidate.cv_auc_std,
             "cv_business_score": candidate.cv_business_score,
+            "cv_business_score_std": candidate.cv_business_score_std,
             "threshold": candidate.threshold,
         } | {f"holdout_{name}": value for name, value in held_out.items()}
         curves["cost"][family] = cost_curve(y, proba, costs, n_points)

@@ -77,6 +77,47 @@ class ModelGrid:
 
 
 @dataclass(frozen=True)
+class TrainConfig:
+    """How each model family is searched, assessed and refitted (section ``train`` of params).
+
+    Attributes:
+        seed: seed of the folds and of every estimator.
+        cv_folds: folds of the search (shared by every family) and of each assessment repeat.
+        cv_repeats: repeats of stratified ``cv_folds``-fold CV (other seeds than the search) on
+            which each family's chosen configuration is assessed: its out-of-fold predictions
+            give the threshold and the reported CV scores. 0: reuse the search's out-of-fold
+            predictions of the chosen configuration (no extra fit after a grid search).
+        search: ``grid`` (GridSearchCV) or ``halving`` (HalvingGridSearchCV, for big data).
+        halving_factor: successive halving keeps 1/factor of the grid points per round.
+        halving_min_resources: rows of the first halving round (``exhaust``, ``smallest`` or a
+            number).
+        refit_metric: score that chooses the grid point: ``roc_auc`` or ``business``.
+        threshold_grid: thresholds tried (evenly spaced in (0, 1)) for the business threshold.
+        n_jobs: fits run in parallel (threads).
+    """
+
+    seed: int = 42
+    cv_folds: int = 5
+    cv_repeats: int = 0
+    search: str = "grid"
+    halving_factor: int = 3
+    halving_min_resources: int | str = "exhaust"
+    refit_metric: str = "roc_auc"
+    threshold_grid: int = 199
+    n_jobs: int = 1
+
+    def __post_init__(self) -> None:
+        if self.search not in ("grid", "halving"):
+            raise ValueError(f"train.search must be grid or halving, not {self.search!r}")
+        if self.refit_metric not in ("roc_auc", "business"):
+            raise ValueError(
+                f"train.refit_metric must be roc_auc or business, not {self.refit_metric!r}"
+            )
+        if self.cv_folds < 2 or self.cv_repeats < 0:
+            raise ValueError("train.cv_folds must be >= 2 and train.cv_repeats >= 0")
+
+
+@dataclass(frozen=True)
 class ExplainConfig:
     """SHAP settings.
 

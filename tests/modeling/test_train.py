@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 from imblearn.over_sampling import SMOTE
 
-from credit_scoring.config import CostConfig, ModelGrid
+from credit_scoring.config import CostConfig, ModelGrid, TrainConfig
 from credit_scoring.modeling.models import build_pipeline, resolve_grid
-from credit_scoring.modeling.train import make_folds, train_family
+from credit_scoring.modeling.train import make_folds, make_repeated_folds, train_family
 
 NUMERIC = ["signal", "noise", "gappy"]
 CATEGORICAL = ["segment"]
@@ -64,14 +64,58 @@ def test_train_family_finds_signal_and_a_business_threshold(data):
         grid={"model__C": [0.01, 1.0], "sampler": ["passthrough"]},
     )
     folds = make_folds(y, 3, seed=0)
-    kwargs = {"numeric": NUMERIC, "categorical": CATEGORICAL, "seed": 0, "n_thresholds": 49}
-    candidate = train_family(grid, X, y, folds, COSTS, **kwargs)
+    config = TrainConfig(seed=0, cv_folds=3, threshold_grid=49)
+    kwargs = {"numeric": NUMERIC, "categorical": CATEGORICAL}
+    candidate = train_family(grid, X, y, folds, COSTS, config, **kwargs)
     assert candidate.cv_auc > 0.75
-    assert len(candidate.search_results) == 2
+    assert len(candidate.search_results) == 2 and candidate.search_results["chosen"].sum() == 1
     # Misses cost 10x false alarms: an unweighted model's best threshold sits far below 0.5.
     assert 0.0 < candidate.threshold < 0.3
-    assert candidate.cv_business_score == pytest.approx(
-        candidate.threshold_curve["business_score"].max()
-    )
-    again = train_family(grid, X, y, folds, COSTS, **kwargs)
+    best = candidate.threshold_curve["business_score"].max()
+    assert candidate.threshold_curve.set_index("threshold")["business_score"][
+        candidate.threshold
+    ] == pytest.approx(best)
+    # Cross-fitted: each fold is scored at a threshold tuned on the other folds, never above
+    # the in-sample optimum of the pooled out-of-fold predictions.
+    assert len(candidate.fold_scores) == 3
+    assert candidate.cv_business_score <= best + 1e-12
+    # The out-of-fold predictions come from the search itself (cv_repeats 0): one per row.
+    assert candidate.oof.shape == (1, len(y)) and np.isfinite(candidate.oof).all()
+    again = train_family(grid, X, y, folds, COSTS, config, **kwargs)
     assert again.threshold == candidate.threshold and again.cv_auc == candidate.cv_auc
+    assert np.array_equal(again.oof, candidate.oof)
+
+
+def test_search_oof_equals_a_refit_of_the_chosen_point(data):
+    """The predictions kept from the grid search are those of the chosen point, fold by fold."""
+    X, y = data
+    grid = ModelGrid(name="logreg", params={"max_iter": 500}, grid={"model__C": [0.01, 1.0]})
+    folds = make_folds(y, 3, seed=0)
+    config = TrainConfig(seed=0, cv_folds=3, threshold_grid=49)
+    kwargs = {"numeric": NUMERIC, "categorical": CATEGORICAL}
+    candidate = train_family(grid, X, y, folds, COSTS, config, **kwargs)
+    chosen = build_pipeline("logreg", {"max_iter": 500}, NUMERIC, CATEGORICAL, seed=0)
+    chosen.set_params(model__C=float(candidate.best_params["model__C"]))
+    for train, valid in folds:
+        refit = chosen.fit(X.iloc[train], y.iloc[train]).predict_proba(X.iloc[valid])[:, 1]
+        np.testing.assert_allclose(candidate.oof[0, valid], refit, rtol=1e-9)
+
+
+def test_repeated_assessment_and_halving(data):
+    X, y = data
+    grid = ModelGrid(
+        name="xgboost",
+        params={"n_estimators": 300, "learning_rate": 0.1, "early_stopping_rounds": 10},
+        grid={"model__max_depth": [2, 3, 4]},
+    )
+    folds = make_folds(y, 3, seed=0)
+    repeats = make_repeated_folds(y, 3, 2, seed=0)
+    assert len(repeats) == 2 and not np.array_equal(repeats[0][0][1], folds[0][1])
+    config = TrainConfig(seed=0, cv_folds=3, cv_repeats=2, search="halving", threshold_grid=49)
+    kwargs = {"numeric": NUMERIC, "categorical": CATEGORICAL}
+    candidate = train_family(grid, X, y, folds, COSTS, config, repeats=repeats, **kwargs)
+    assert "iter" in candidate.search_results and candidate.search_results["chosen"].sum() == 1
+    assert candidate.oof.shape == (2, len(y))
+    assert len(candidate.fold_scores) == 6 and candidate.cv_auc > 0.7
+    # Early stopping: far fewer trees than the ceiling.
+    assert candidate.pipeline.named_steps["model"].n_rounds < 300

@@ -51,11 +51,14 @@ def log_candidate(
     mlflow.log_metrics(
         {
             "cv_auc": candidate.cv_auc,
+            "cv_auc_std": candidate.cv_auc_std,
             "cv_business_score": candidate.cv_business_score,
+            "cv_business_score_std": candidate.cv_business_score_std,
             "threshold": candidate.threshold,
         }
     )
     mlflow.log_table(candidate.threshold_curve, "cv_threshold_curve.json")
+    mlflow.log_table(candidate.fold_scores, "cv_fold_scores.json")
     mlflow.log_table(candidate.search_results, "grid_search_results.json")
     log_search_children(candidate.search_results, candidate.family)
     metadata = {"family": candidate.family, "threshold": candidate.threshold}

@@ -11,14 +11,17 @@ from typing import Any
 
 from imblearn.over_sampling import SMOTE
 from imblearn.pipeline import Pipeline
-from lightgbm import LGBMClassifier
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
-from xgboost import XGBClassifier
+
+from credit_scoring.modeling.boosters import (
+    EarlyStoppingLGBMClassifier,
+    EarlyStoppingXGBClassifier,
+)
 
 MISSING_CATEGORY = "MISSING"
 
@@ -35,9 +38,13 @@ def _make_estimator(family: str, params: dict[str, Any], seed: int) -> Any:
     if family == "random_forest":
         return RandomForestClassifier(random_state=seed, n_jobs=1, **params)
     if family == "xgboost":
-        return XGBClassifier(random_state=seed, n_jobs=1, eval_metric="auc", **params)
+        params.setdefault("eval_metric", "auc")
+        return EarlyStoppingXGBClassifier(random_state=seed, n_jobs=1, **params)
     if family == "lightgbm":
-        return LGBMClassifier(random_state=seed, n_jobs=1, deterministic=True, **params)
+        # deterministic needs one histogram layout forced (LightGBM's docs): col-wise.
+        return EarlyStoppingLGBMClassifier(
+            random_state=seed, n_jobs=1, deterministic=True, force_col_wise=True, **params
+        )
     raise ValueError(
         f"unknown model family {family!r}: use logreg, random_forest, xgboost, lightgbm"
     )

@@ -1,38 +1,56 @@
-"""Hyper-parameter search and business-threshold tuning of each model family on shared folds."""
+"""Train one model family: search its grid, assess the chosen configuration out of fold, tune
+the business threshold on those predictions, refit on every training row.
+
+The steps, for each family on the same folds:
+
+1. **search** (:mod:`credit_scoring.modeling.search`): GridSearchCV or successive halving chooses
+   the grid point by ``refit_metric``;
+2. **assess**: the chosen configuration's out-of-fold probabilities, on ``cv_repeats`` repeats
+   of stratified folds seeded apart from the search (or, with ``cv_repeats: 0``, the search's
+   own out-of-fold predictions, at no extra fit);
+3. **threshold**: the business-optimal cut of those probabilities (mean curve over repeats);
+   the reported CV business score is cross-fitted, each fold scored at the threshold tuned on
+   the other folds of its repeat, so it is not the optimum of the rows it is measured on;
+4. **refit** on all training rows.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import GridSearchCV, StratifiedKFold, TunedThresholdClassifierCV
+from joblib import Parallel, delayed, parallel_config
+from sklearn.base import clone
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import RepeatedStratifiedKFold, StratifiedKFold
 
-from credit_scoring.config import CostConfig, ModelGrid
-from credit_scoring.modeling.cost import best_business_scorer, business_scorer
-from credit_scoring.modeling.models import build_pipeline, describe_params, resolve_grid
+from credit_scoring.config import CostConfig, ModelGrid, TrainConfig
+from credit_scoring.modeling.cost import business_score_curve
+from credit_scoring.modeling.models import build_pipeline, describe_params
+from credit_scoring.modeling.search import Folds, Progress, search_family
 
 logger = logging.getLogger(__name__)
-
-Folds = list[tuple[np.ndarray, np.ndarray]]
 
 
 @dataclass
 class TrainedCandidate:
-    """The best pipeline of one family, refitted on all training rows, with its tuned threshold.
+    """The chosen pipeline of one family, refitted on all training rows, with its threshold.
 
     Attributes:
         family: model family key.
         pipeline: fitted ``preprocess -> sampler -> model`` pipeline.
-        threshold: out-of-fold business-optimal probability threshold.
-        best_params: the winning grid point (readable strings).
-        cv_auc: mean validation-fold ROC AUC of the winning grid point.
-        cv_business_score: mean validation-fold business score at ``threshold``.
-        search_results: one row per grid point with its mean/std fold metrics.
-        threshold_curve: mean validation-fold business score per threshold.
+        threshold: business-optimal probability threshold on the out-of-fold predictions.
+        best_params: the chosen grid point (readable strings).
+        cv_auc: mean ROC AUC over the assessment folds.
+        cv_business_score: mean cross-fitted business score over the assessment folds.
+        search_results: one row per grid point with its mean/std fold scores.
+        threshold_curve: business score per threshold on the out-of-fold predictions.
+        fold_scores: per assessment fold: repeat, fold, rows, auc, threshold, business_score.
+        oof: out-of-fold probabilities of the chosen configuration, one row per repeat.
 
     No timing is stored: the same data, params and seed give a byte-identical candidate file.
     """
@@ -45,6 +63,19 @@ class TrainedCandidate:
     cv_business_score: float
     search_results: pd.DataFrame
     threshold_curve: pd.DataFrame
+    fold_scores: pd.DataFrame = field(default_factory=pd.DataFrame)
+    oof: np.ndarray | None = None
+
+    @property
+    def cv_auc_std(self) -> float:
+        """Standard deviation of the fold AUCs."""
+        return float(self.fold_scores["auc"].std(ddof=1)) if len(self.fold_scores) > 1 else 0.0
+
+    @property
+    def cv_business_score_std(self) -> float:
+        """Standard deviation of the fold business scores."""
+        scores = self.fold_scores.get("business_score", pd.Series(dtype=float))
+        return float(scores.std(ddof=1)) if len(scores) > 1 else 0.0
 
 
 def make_folds(y: pd.Series, n_splits: int, seed: int) -> Folds:
@@ -53,68 +84,64 @@ def make_folds(y: pd.Series, n_splits: int, seed: int) -> Folds:
     return list(splitter.split(np.zeros(len(y)), y))
 
 
-def search_family(
-    grid: ModelGrid,
-    X: pd.DataFrame,
-    y: pd.Series,
-    folds: Folds,
-    costs: CostConfig,
-    *,
-    numeric: list[str],
-    categorical: list[str],
-    seed: int,
-    refit_metric: str = "roc_auc",
-    n_jobs: int = 1,
-) -> tuple[dict[str, Any], pd.DataFrame]:
-    """GridSearchCV over ``grid`` on ``folds``; returns the best grid point and all results."""
-    pipeline = build_pipeline(grid.name, grid.params, numeric, categorical, seed)
-    scoring = {"roc_auc": "roc_auc", "business": best_business_scorer(costs)}
-    search = GridSearchCV(
-        pipeline,
-        resolve_grid(grid.grid, seed),
-        scoring=scoring,
-        refit=False,
-        cv=folds,
-        n_jobs=n_jobs,
-        error_score="raise",
+def make_repeated_folds(y: pd.Series, n_splits: int, n_repeats: int, seed: int) -> list[Folds]:
+    """``n_repeats`` sets of stratified folds (seeded apart from the search folds' ``seed``)."""
+    if n_repeats == 0:
+        return []
+    splitter = RepeatedStratifiedKFold(
+        n_splits=n_splits, n_repeats=n_repeats, random_state=seed + 1
     )
-    search.fit(X, y)
-    results = pd.DataFrame(search.cv_results_)
-    best_index = int(results[f"rank_test_{refit_metric}"].idxmin())
-    return search.cv_results_["params"][best_index], _summarise_search(results)
+    splits = list(splitter.split(np.zeros(len(y)), y))
+    return [splits[r * n_splits : (r + 1) * n_splits] for r in range(n_repeats)]
 
 
-def _summarise_search(results: pd.DataFrame) -> pd.DataFrame:
-    """Keep readable params and the mean/std fold metrics of each grid point."""
-    params = pd.DataFrame([describe_params(p) for p in results["params"]])
-    metrics = results.filter(regex=r"^(mean|std)_test_").reset_index(drop=True)
-    return pd.concat([params, metrics], axis=1)
+def out_of_fold(
+    pipeline: Any, X: pd.DataFrame, y: pd.Series, folds: Folds, n_jobs: int, progress: Progress
+) -> np.ndarray:
+    """Probability of every row from the pipeline fitted on the other folds (threads)."""
+
+    def fit_predict(train: np.ndarray, valid: np.ndarray) -> np.ndarray:
+        model = clone(pipeline).fit(X.iloc[train], y.iloc[train])
+        proba = model.predict_proba(X.iloc[valid])[:, 1]
+        progress.step()
+        return proba
+
+    with parallel_config(backend="threading"):
+        parts = Parallel(n_jobs=n_jobs)(delayed(fit_predict)(t, v) for t, v in folds)
+    oof = np.empty(len(y))
+    for (_, valid), proba in zip(folds, parts, strict=True):
+        oof[valid] = proba
+    return oof
 
 
-def tune_threshold(
-    pipeline: Any,
-    X: pd.DataFrame,
-    y: pd.Series,
-    folds: Folds,
-    costs: CostConfig,
-    *,
-    n_thresholds: int,
-    seed: int,
-    n_jobs: int = 1,
-) -> TunedThresholdClassifierCV:
-    """Find the business-optimal threshold out of fold, then refit the pipeline on all rows."""
-    tuner = TunedThresholdClassifierCV(
-        pipeline,
-        scoring=business_scorer(costs),
-        response_method="predict_proba",
-        thresholds=n_thresholds,
-        cv=folds,
-        refit=True,
-        n_jobs=n_jobs,
-        random_state=seed,
-        store_cv_results=True,
-    )
-    return tuner.fit(X, y)
+def threshold_grid(n_thresholds: int) -> np.ndarray:
+    """Evenly spaced thresholds strictly inside (0, 1)."""
+    return np.linspace(0, 1, n_thresholds + 2)[1:-1]
+
+
+def assessment_scores(
+    y: np.ndarray, oof: np.ndarray, repeats: list[Folds], costs: CostConfig, n_thresholds: int
+) -> pd.DataFrame:
+    """Per fold: AUC, and the business score at the threshold tuned on the other folds."""
+    thresholds, rows = threshold_grid(n_thresholds), []
+    for r, folds in enumerate(repeats):
+        for k, (_, valid) in enumerate(folds):
+            others = np.setdiff1d(np.arange(len(y)), valid, assume_unique=True)
+            tuned = thresholds[
+                np.argmax(business_score_curve(y[others], oof[r, others], thresholds, costs))
+            ]
+            score = business_score_curve(y[valid], oof[r, valid], np.array([tuned]), costs)[0]
+            rows.append(
+                {
+                    "repeat": r,
+                    "fold": k,
+                    "rows": len(valid),
+                    "auc": float(roc_auc_score(y[valid], oof[r, valid])),
+                    "threshold": float(tuned),
+                    "business_score": float(score),
+                }
+            )
+    return pd.DataFrame(rows)
 
 
 def train_family(
@@ -123,66 +150,71 @@ def train_family(
     y: pd.Series,
     folds: Folds,
     costs: CostConfig,
+    config: TrainConfig,
     *,
     numeric: list[str],
     categorical: list[str],
-    seed: int,
-    n_thresholds: int,
-    refit_metric: str = "roc_auc",
-    n_jobs: int = 1,
+    repeats: list[Folds] | None = None,
 ) -> TrainedCandidate:
-    """Search the grid of one family, tune its threshold and refit it on all training rows."""
+    """Search, assess, tune the threshold and refit one family (see the module docstring).
+
+    Args:
+        folds: the search folds (shared by every family).
+        repeats: the assessment folds (shared by every family); empty or None: the search
+            folds, reusing the search's out-of-fold predictions when it kept them.
+    """
     started = time.perf_counter()
-    best_params, search_results = search_family(
-        grid,
-        X,
-        y,
-        folds,
-        costs,
-        numeric=numeric,
-        categorical=categorical,
-        seed=seed,
-        refit_metric=refit_metric,
-        n_jobs=n_jobs,
+    X = X.reset_index(drop=True)
+    y = y.reset_index(drop=True)
+    search = search_family(
+        grid, X, y, folds, costs, config, numeric=numeric, categorical=categorical
     )
-    pipeline = build_pipeline(grid.name, grid.params, numeric, categorical, seed)
-    pipeline.set_params(**best_params)
-    tuner = tune_threshold(
-        pipeline, X, y, folds, costs, n_thresholds=n_thresholds, seed=seed, n_jobs=n_jobs
-    )
-    readable = describe_params(best_params)
-    best_row = _matching_row(search_results, readable)
-    curve = pd.DataFrame(
-        {
-            "threshold": tuner.cv_results_["thresholds"],
-            "business_score": tuner.cv_results_["scores"],
-        }
-    )
+    pipeline = build_pipeline(grid.name, grid.params, numeric, categorical, config.seed)
+    pipeline.set_params(**search.best_params)
+
+    repeats = list(repeats or [])
+    if repeats:
+        progress = Progress(f"{grid.name} assessment", sum(len(f) for f in repeats) + 1)
+        oof = np.vstack([out_of_fold(pipeline, X, y, f, config.n_jobs, progress) for f in repeats])
+    else:
+        progress = Progress(
+            f"{grid.name} assessment", (0 if search.oof is not None else len(folds)) + 1
+        )
+        repeats = [folds]
+        single = search.oof
+        if single is None:  # successive halving ended on a subsample of the rows
+            single = out_of_fold(pipeline, X, y, folds, config.n_jobs, progress)
+        oof = single[None, :]
+
+    y_array = y.to_numpy()
+    thresholds = threshold_grid(config.threshold_grid)
+    curve = np.mean([business_score_curve(y_array, row, thresholds, costs) for row in oof], axis=0)
+    best = int(np.argmax(curve))
+    scores = assessment_scores(y_array, oof, repeats, costs, config.threshold_grid)
+    pipeline.fit(X, y)
+    progress.step("(refit on all rows) ")
+
     candidate = TrainedCandidate(
         family=grid.name,
-        pipeline=tuner.estimator_,
-        threshold=float(tuner.best_threshold_),
-        best_params=readable,
-        cv_auc=float(best_row["mean_test_roc_auc"]),
-        cv_business_score=float(tuner.best_score_),
-        search_results=search_results,
-        threshold_curve=curve,
+        pipeline=pipeline,
+        threshold=float(thresholds[best]),
+        best_params=describe_params(search.best_params),
+        cv_auc=float(scores["auc"].mean()),
+        cv_business_score=float(scores["business_score"].mean()),
+        search_results=search.results,
+        threshold_curve=pd.DataFrame({"threshold": thresholds, "business_score": curve}),
+        fold_scores=scores,
+        oof=oof,
     )
     logger.info(
-        "%s: cv AUC %.4f, cv business score %.4f at threshold %.3f (%s) in %.0f s",
+        "%s: cv AUC %.4f ± %.4f, cv business score %.4f ± %.4f at threshold %.3f (%s) in %.0f s",
         grid.name,
         candidate.cv_auc,
+        candidate.cv_auc_std,
         candidate.cv_business_score,
+        candidate.cv_business_score_std,
         candidate.threshold,
-        readable,
+        candidate.best_params,
         time.perf_counter() - started,
     )
     return candidate
-
-
-def _matching_row(results: pd.DataFrame, params: dict[str, str]) -> pd.Series:
-    """The search-results row of a grid point."""
-    mask = np.ones(len(results), dtype=bool)
-    for key, value in params.items():
-        mask &= results[key].astype(str).to_numpy() == value
-    return results[mask].iloc[0]
