@@ -9,6 +9,7 @@ from imblearn.over_sampling import SMOTE
 
 from credit_scoring.config import CostConfig, ModelGrid, TrainConfig
 from credit_scoring.modeling.models import build_pipeline, resolve_grid
+from credit_scoring.modeling.search import search_family
 from credit_scoring.modeling.train import make_folds, make_repeated_folds, train_family
 
 NUMERIC = ["signal", "noise", "gappy"]
@@ -119,3 +120,19 @@ def test_repeated_assessment_and_halving(data):
     assert len(candidate.fold_scores) == 6 and candidate.cv_auc > 0.7
     # Early stopping: far fewer trees than the ceiling.
     assert candidate.pipeline.named_steps["model"].n_rounds < 300
+
+
+def test_halving_keeps_the_winners_out_of_fold_predictions(data):
+    """Successive halving ends with the winner on every row: its predictions are reused."""
+    X, y = data
+    grid = ModelGrid(
+        name="logreg", params={"max_iter": 500}, grid={"model__C": [0.01, 0.1, 1, 10]}
+    )
+    folds = make_folds(y, 3, seed=0)
+    config = TrainConfig(seed=0, cv_folds=3, search="halving", halving_factor=2)
+    outcome = search_family(
+        grid, X, y, folds, COSTS, config, numeric=NUMERIC, categorical=CATEGORICAL
+    )
+    assert outcome.fits == 3 * (4 + 2 + 1)  # validation folds only, no train scores
+    assert list(outcome.results["iter"].value_counts().sort_index()) == [4, 2, 1]
+    assert outcome.oof is not None and np.isfinite(outcome.oof).all()

@@ -170,6 +170,7 @@ def search_family(
             cv=cv,
             random_state=config.seed,
             n_jobs=config.n_jobs,
+            return_train_score=False,
             error_score="raise",
         )
     else:
