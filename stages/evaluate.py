@@ -1,4 +1,4 @@
-"""Stage evaluate: held-out metrics, cost/ROC/PR curves, and the champion by business score."""
+"""Stage evaluate: held-out metrics and curves (cost, ROC, PR, calibration); the champion."""
 
 from pathlib import Path
 
@@ -9,14 +9,15 @@ from credit_scoring.data.io import read_table
 from credit_scoring.data.schema import TARGET
 from credit_scoring.features import feature_matrix
 from credit_scoring.governance.tracking import configure, log_evaluation
+from credit_scoring.modeling.calibration import expected_calibration_error, reliability_table
 from credit_scoring.modeling.candidates import load_candidates
 from credit_scoring.modeling.evaluate import (
-    choose_champion,
     cost_curve,
     decision_metrics,
     pr_points,
     roc_points,
 )
+from credit_scoring.modeling.selection import select_champion
 
 
 def main() -> None:
@@ -29,7 +30,7 @@ def main() -> None:
     X = feature_matrix(holdout, read_json(processed / "feature_columns.json"))
     y = holdout[TARGET].to_numpy()
 
-    scores, curves = {}, {"cost": {}, "roc": {}, "pr": {}}
+    scores, curves = {}, {"cost": {}, "roc": {}, "pr": {}, "calibration": {}}
     for family, candidate in candidates.items():
         proba = candidate.pipeline.predict_proba(X)[:, 1]
         held_out = decision_metrics(y, proba, candidate.threshold, costs)
@@ -43,11 +44,15 @@ def main() -> None:
         curves["cost"][family] = cost_curve(y, proba, costs, n_points)
         curves["roc"][family] = roc_points(y, proba, n_points)
         curves["pr"][family] = pr_points(y, proba, n_points)
+        curves["calibration"][family] = reliability_table(y, proba)
+        if hasattr(candidate.pipeline, "predict_raw_proba"):
+            raw = candidate.pipeline.predict_raw_proba(X)[:, 1]
+            scores[family]["holdout_ece_uncalibrated"] = expected_calibration_error(y, raw)
         for kind, frame in curves.items():
             (reports / "plots" / kind).mkdir(parents=True, exist_ok=True)
             frame[family].to_csv(reports / "plots" / kind / f"{family}.csv", index=False)
 
-    champion = choose_champion(scores)
+    champion, selection = select_champion(candidates, params["evaluate"]["preference"])
     figures = reports / "figures"
     thresholds = {f: s["threshold"] for f, s in scores.items()}
     plots.plot_cost_curves(curves["cost"], thresholds, figures / "cost_curves.png")
@@ -55,6 +60,7 @@ def main() -> None:
         curves["roc"], {f: s["holdout_auc"] for f, s in scores.items()}, figures / "roc.png"
     )
     plots.plot_pr_curves(curves["pr"], float(y.mean()), figures / "pr.png")
+    plots.plot_reliability(curves["calibration"], figures / "calibration.png")
 
     metrics = {
         f"{family}.{name}": round(value, 6)
@@ -63,7 +69,9 @@ def main() -> None:
     }
     metrics |= {f"champion.{name}": round(value, 6) for name, value in scores[champion].items()}
     write_json(metrics, reports / "metrics.json")
-    write_json({"family": champion, **scores[champion]}, reports / "champion.json")
+    champion_record = {"family": champion, **scores[champion]}
+    champion_record["selection"] = selection.round(6).to_dict(orient="records")
+    write_json(champion_record, reports / "champion.json")
 
     configure(mlflow_tracking_uri(params), params["mlflow"]["experiment"])
     runs = read_json(reports / "mlflow_runs.json")
@@ -76,6 +84,7 @@ def main() -> None:
             f"F1 {s['holdout_f1']:.4f} business {s['holdout_business_score']:.4f} "
             f"at threshold {s['threshold']:.3f}{marker}"
         )
+    print(selection.to_string(index=False))
 
 
 if __name__ == "__main__":

@@ -93,6 +93,8 @@ class TrainConfig:
             number).
         refit_metric: score that chooses the grid point: ``roc_auc`` or ``business``.
         threshold_grid: thresholds tried (evenly spaced in (0, 1)) for the business threshold.
+        calibration: ``auto`` (Platt or isotonic, the lower cross-fitted log loss), ``platt``,
+            ``isotonic`` or ``none``.
         n_jobs: fits run in parallel (threads).
     """
 
@@ -104,6 +106,7 @@ class TrainConfig:
     halving_min_resources: int | str = "exhaust"
     refit_metric: str = "roc_auc"
     threshold_grid: int = 199
+    calibration: str = "auto"
     n_jobs: int = 1
 
     def __post_init__(self) -> None:
@@ -112,6 +115,10 @@ class TrainConfig:
         if self.refit_metric not in ("roc_auc", "business"):
             raise ValueError(
                 f"train.refit_metric must be roc_auc or business, not {self.refit_metric!r}"
+            )
+        if self.calibration not in ("auto", "platt", "isotonic", "none"):
+            raise ValueError(
+                f"train.calibration must be auto, platt, isotonic or none: {self.calibration!r}"
             )
         if self.cv_folds < 2 or self.cv_repeats < 0:
             raise ValueError("train.cv_folds must be >= 2 and train.cv_repeats >= 0")

@@ -61,3 +61,24 @@ def plot_pr_curves(curves: Mapping[str, pd.DataFrame], base_rate: float, path: P
     ax.legend()
     ax.grid(alpha=0.3)
     return save_figure(fig, path)
+
+
+def plot_reliability(curves: Mapping[str, pd.DataFrame], path: Path) -> Path:
+    """Reliability diagram: observed default rate vs mean predicted probability per bin."""
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    top = 0.0
+    for family, curve in curves.items():
+        ax.plot(curve["mean_predicted"], curve["observed_default_rate"], marker="o", label=family)
+        top = max(top, curve["mean_predicted"].max(), curve["observed_default_rate"].max())
+    top = min(1.0, top * 1.1 + 0.01)
+    ax.plot([0, top], [0, top], color="grey", linestyle="--", linewidth=1, label="perfect")
+    ax.set(
+        xlabel="mean predicted probability of default",
+        ylabel="observed default rate",
+        title="Calibration, held-out set (10 equal-count bins)",
+        xlim=(0, top),
+        ylim=(0, top),
+    )
+    ax.legend()
+    ax.grid(alpha=0.3)
+    return save_figure(fig, path)

@@ -8,6 +8,7 @@ import pytest
 from imblearn.over_sampling import SMOTE
 
 from credit_scoring.config import CostConfig, ModelGrid, TrainConfig
+from credit_scoring.modeling.calibration import CalibratedPipeline
 from credit_scoring.modeling.models import build_pipeline, resolve_grid
 from credit_scoring.modeling.search import search_family
 from credit_scoring.modeling.train import make_folds, make_repeated_folds, train_family
@@ -80,6 +81,11 @@ def test_train_family_finds_signal_and_a_business_threshold(data):
     # the in-sample optimum of the pooled out-of-fold predictions.
     assert len(candidate.fold_scores) == 3
     assert candidate.cv_business_score <= best + 1e-12
+    # Calibrated probabilities: the cost-optimal cut for FN 10 / FP 1 lies near 1/11.
+    assert candidate.calibration_method in ("platt", "isotonic")
+    assert list(candidate.calibration["method"]) == ["none", "platt", "isotonic"]
+    assert isinstance(candidate.pipeline, CalibratedPipeline)
+    assert 0.04 < candidate.threshold < 0.2
     # The out-of-fold predictions come from the search itself (cv_repeats 0): one per row.
     assert candidate.oof.shape == (1, len(y)) and np.isfinite(candidate.oof).all()
     again = train_family(grid, X, y, folds, COSTS, config, **kwargs)
@@ -92,7 +98,7 @@ def test_search_oof_equals_a_refit_of_the_chosen_point(data):
     X, y = data
     grid = ModelGrid(name="logreg", params={"max_iter": 500}, grid={"model__C": [0.01, 1.0]})
     folds = make_folds(y, 3, seed=0)
-    config = TrainConfig(seed=0, cv_folds=3, threshold_grid=49)
+    config = TrainConfig(seed=0, cv_folds=3, threshold_grid=49, calibration="none")
     kwargs = {"numeric": NUMERIC, "categorical": CATEGORICAL}
     candidate = train_family(grid, X, y, folds, COSTS, config, **kwargs)
     chosen = build_pipeline("logreg", {"max_iter": 500}, NUMERIC, CATEGORICAL, seed=0)

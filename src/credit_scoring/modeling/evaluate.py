@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import numpy as np
 import pandas as pd
 from sklearn.metrics import (
@@ -17,6 +15,7 @@ from sklearn.metrics import (
 )
 
 from credit_scoring.config import CostConfig
+from credit_scoring.modeling.calibration import calibration_scores
 from credit_scoring.modeling.cost import business_score, business_score_curve
 from credit_scoring.modeling.decision import refused
 
@@ -34,7 +33,7 @@ def decision_metrics(
         "precision": float(precision_score(y_true, refused_rows, zero_division=0)),
         "recall": float(recall_score(y_true, refused_rows, zero_division=0)),
         "refusal_rate": float(refused_rows.mean()),
-    }
+    } | calibration_scores(y_true, proba)
 
 
 def cost_curve(
@@ -65,13 +64,3 @@ def pr_points(y_true: np.ndarray, proba: np.ndarray, n_points: int) -> pd.DataFr
     precision, recall, _ = precision_recall_curve(y_true, proba)
     frame = pd.DataFrame({"recall": recall.round(5), "precision": precision.round(5)})
     return _thin(frame.iloc[::-1], n_points)
-
-
-def choose_champion(scores: Mapping[str, Mapping[str, float]]) -> str:
-    """The family with the best cross-validated business score (held-out AUC breaks ties).
-
-    Held-out figures are reported, not used for the choice, so they stay an unbiased estimate.
-    """
-    if not scores:
-        raise ValueError("no trained model to choose from: enable at least one family")
-    return max(scores, key=lambda f: (scores[f]["cv_business_score"], scores[f]["holdout_auc"]))

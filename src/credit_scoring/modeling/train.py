@@ -8,10 +8,13 @@ The steps, for each family on the same folds:
 2. **assess**: the chosen configuration's out-of-fold probabilities, on ``cv_repeats`` repeats
    of stratified folds seeded apart from the search (or, with ``cv_repeats: 0``, the search's
    own out-of-fold predictions, at no extra fit);
-3. **threshold**: the business-optimal cut of those probabilities (mean curve over repeats);
-   the reported CV business score is cross-fitted, each fold scored at the threshold tuned on
-   the other folds of its repeat, so it is not the optimum of the rows it is measured on;
-4. **refit** on all training rows.
+3. **calibrate** (:mod:`credit_scoring.modeling.calibration`): Platt or isotonic, chosen by
+   cross-fitted log loss on those probabilities;
+4. **threshold**: the business-optimal cut of the calibrated probabilities (mean curve over
+   repeats); the reported CV business score is cross-fitted, each fold calibrated and scored at
+   the threshold tuned on the other folds of its repeat, so it is not the optimum of the rows it
+   is measured on;
+5. **refit** on all training rows; the served pipeline applies the calibrator.
 """
 
 from __future__ import annotations
@@ -29,6 +32,12 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import RepeatedStratifiedKFold, StratifiedKFold
 
 from credit_scoring.config import CostConfig, ModelGrid, TrainConfig
+from credit_scoring.modeling.calibration import (
+    CalibratedPipeline,
+    ProbabilityCalibrator,
+    choose_calibration,
+    cross_fitted,
+)
 from credit_scoring.modeling.cost import business_score_curve
 from credit_scoring.modeling.models import build_pipeline, describe_params
 from credit_scoring.modeling.search import Folds, Progress, search_family
@@ -50,7 +59,10 @@ class TrainedCandidate:
         search_results: one row per grid point with its mean/std fold scores.
         threshold_curve: business score per threshold on the out-of-fold predictions.
         fold_scores: per assessment fold: repeat, fold, rows, auc, threshold, business_score.
-        oof: out-of-fold probabilities of the chosen configuration, one row per repeat.
+        oof: out-of-fold probabilities of the chosen configuration, one row per repeat (raw,
+            before calibration).
+        calibration_method: ``platt``, ``isotonic`` or ``none``.
+        calibration: cross-fitted Brier score, log loss and ECE of each method (``none`` too).
 
     No timing is stored: the same data, params and seed give a byte-identical candidate file.
     """
@@ -65,6 +77,8 @@ class TrainedCandidate:
     threshold_curve: pd.DataFrame
     fold_scores: pd.DataFrame = field(default_factory=pd.DataFrame)
     oof: np.ndarray | None = None
+    calibration_method: str = "none"
+    calibration: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def cv_auc_std(self) -> float:
@@ -187,12 +201,29 @@ def train_family(
         oof = single[None, :]
 
     y_array = y.to_numpy()
+    method, calibration = choose_calibration(y_array, oof, repeats)
+    if config.calibration != "auto":
+        method = config.calibration
+    calibrated = oof
+    calibrator = None
+    if method != "none":
+        calibrator = ProbabilityCalibrator(method).fit(oof.ravel(), np.tile(y_array, len(oof)))
+        calibrated = np.vstack([calibrator.transform(row) for row in oof])
     thresholds = threshold_grid(config.threshold_grid)
-    curve = np.mean([business_score_curve(y_array, row, thresholds, costs) for row in oof], axis=0)
+    curve = np.mean(
+        [business_score_curve(y_array, row, thresholds, costs) for row in calibrated], axis=0
+    )
     best = int(np.argmax(curve))
-    scores = assessment_scores(y_array, oof, repeats, costs, config.threshold_grid)
+    honest = oof
+    if method != "none":  # each fold mapped by a calibrator fitted on the other folds
+        honest = np.vstack(
+            [cross_fitted(method, y_array, row, f) for row, f in zip(oof, repeats, strict=True)]
+        )
+    scores = assessment_scores(y_array, honest, repeats, costs, config.threshold_grid)
     pipeline.fit(X, y)
     progress.step("(refit on all rows) ")
+    if calibrator is not None:
+        pipeline = CalibratedPipeline.wrap(pipeline, calibrator)
 
     candidate = TrainedCandidate(
         family=grid.name,
@@ -205,9 +236,12 @@ def train_family(
         threshold_curve=pd.DataFrame({"threshold": thresholds, "business_score": curve}),
         fold_scores=scores,
         oof=oof,
+        calibration_method=method,
+        calibration=calibration,
     )
     logger.info(
-        "%s: cv AUC %.4f ± %.4f, cv business score %.4f ± %.4f at threshold %.3f (%s) in %.0f s",
+        "%s: cv AUC %.4f ± %.4f, cv business score %.4f ± %.4f at threshold %.3f (%s, %s "
+        "calibration) in %.0f s",
         grid.name,
         candidate.cv_auc,
         candidate.cv_auc_std,
@@ -215,6 +249,7 @@ def train_family(
         candidate.cv_business_score_std,
         candidate.threshold,
         candidate.best_params,
+        method,
         time.perf_counter() - started,
     )
     return candidate
