@@ -67,13 +67,14 @@ class ModelGrid:
         name: family key (logreg, random_forest, xgboost, lightgbm).
         enabled: whether the family is trained at all.
         params: fixed estimator arguments.
-        grid: GridSearchCV grid, keys as pipeline parameters (e.g. ``model__C``).
+        grid: GridSearchCV grid, keys as pipeline parameters (e.g. ``model__C``); a list of
+            such dicts searches their union (to leave out combinations).
     """
 
     name: str
     enabled: bool = True
     params: dict[str, Any] = field(default_factory=dict)
-    grid: dict[str, list[Any]] = field(default_factory=dict)
+    grid: dict[str, list[Any]] | list[dict[str, list[Any]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

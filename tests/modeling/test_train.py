@@ -10,7 +10,7 @@ from imblearn.over_sampling import SMOTE
 from credit_scoring.config import CostConfig, ModelGrid, TrainConfig
 from credit_scoring.modeling.calibration import CalibratedPipeline
 from credit_scoring.modeling.models import build_pipeline, resolve_grid
-from credit_scoring.modeling.search import search_family
+from credit_scoring.modeling.search import grid_edges, search_family
 from credit_scoring.modeling.train import make_folds, make_repeated_folds, train_family
 
 NUMERIC = ["signal", "noise", "gappy"]
@@ -142,3 +142,11 @@ def test_halving_keeps_the_winners_out_of_fold_predictions(data):
     assert outcome.fits == 3 * (4 + 2 + 1)  # validation folds only, no train scores
     assert list(outcome.results["iter"].value_counts().sort_index()) == [4, 2, 1]
     assert outcome.oof is not None and np.isfinite(outcome.oof).all()
+
+
+def test_a_winner_on_the_edge_of_a_long_grid_is_flagged():
+    grid = {"model__C": [0.001, 0.01, 0.1], "model__max_iter": [100, 200], "sampler": ["smote"]}
+    assert grid_edges({"model__C": 0.001, "model__max_iter": 100}, grid) == ["model__C"]
+    assert grid_edges({"model__C": 0.01, "model__max_iter": 200}, grid) == []
+    parts = [{"model__C": [0.001, 0.01]}, {"model__C": [0.1]}]  # a list of grids counts as one
+    assert grid_edges({"model__C": 0.1}, parts) == ["model__C"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from imblearn.over_sampling import SMOTE
 from imblearn.pipeline import Pipeline
 from sklearn.compose import ColumnTransformer
@@ -95,8 +96,13 @@ def build_pipeline(
     )
 
 
-def resolve_grid(grid: dict[str, list[Any]], seed: int) -> dict[str, list[Any]]:
-    """Turn the config's grid into GridSearchCV's: ``sampler: smote`` becomes a seeded SMOTE."""
+def resolve_grid(
+    grid: dict[str, list[Any]] | list[dict[str, list[Any]]], seed: int
+) -> dict[str, list[Any]] | list[dict[str, list[Any]]]:
+    """Turn the config's grid (a dict, or a list of dicts for grids that exclude combinations)
+    into GridSearchCV's: ``sampler: smote`` becomes a seeded SMOTE."""
+    if isinstance(grid, list):
+        return [resolve_grid(part, seed) for part in grid]
     samplers = {
         "smote": SMOTE(random_state=seed),
         "passthrough": "passthrough",
@@ -106,6 +112,18 @@ def resolve_grid(grid: dict[str, list[Any]], seed: int) -> dict[str, list[Any]]:
     if "sampler" in resolved:
         resolved["sampler"] = [samplers[value] for value in resolved["sampler"]]
     return resolved
+
+
+def grid_size(grid: dict[str, list[Any]] | list[dict[str, list[Any]]]) -> int:
+    """Number of grid points."""
+    parts = grid if isinstance(grid, list) else [grid]
+    return sum(int(np.prod([len(values) for values in part.values()])) for part in parts)
+
+
+def grid_keys(grid: dict[str, list[Any]] | list[dict[str, list[Any]]]) -> list[str]:
+    """The searched parameter names, in first-seen order."""
+    parts = grid if isinstance(grid, list) else [grid]
+    return list(dict.fromkeys(key for part in parts for key in part))
 
 
 def describe_params(params: dict[str, Any]) -> dict[str, str]:

@@ -25,7 +25,13 @@ from sklearn.model_selection import GridSearchCV, HalvingGridSearchCV, Stratifie
 
 from credit_scoring.config import CostConfig, ModelGrid, TrainConfig
 from credit_scoring.modeling.cost import find_best_threshold
-from credit_scoring.modeling.models import build_pipeline, describe_params, resolve_grid
+from credit_scoring.modeling.models import (
+    build_pipeline,
+    describe_params,
+    grid_keys,
+    grid_size,
+    resolve_grid,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -151,12 +157,12 @@ def search_family(
     """
     pipeline = build_pipeline(grid.name, grid.params, numeric, categorical, config.seed)
     param_grid = resolve_grid(grid.grid, config.seed)
-    n_points = int(np.prod([len(values) for values in param_grid.values()]))
+    n_points = grid_size(param_grid)
     halving = config.search == "halving" and n_points > 1
     total = None if halving else n_points * len(folds)
     progress = Progress(f"{grid.name} search", total)
     recorder = FoldRecorder(
-        list(param_grid), costs, progress, metric=config.refit_metric if halving else None
+        grid_keys(param_grid), costs, progress, metric=config.refit_metric if halving else None
     )
     if halving:
         cv = StratifiedKFold(len(folds), shuffle=True, random_state=config.seed)
@@ -197,37 +203,45 @@ def search_family(
         score_column = f"mean_test_{config.refit_metric}"
     best_index = int(cv_results[score_column].idxmax())
     best_params = search.cv_results_["params"][best_index]
-    results = _summarise(pd.DataFrame(search.cv_results_), best_index)
-    warn_on_grid_edges(grid.name, best_params, param_grid)
+    edges = warn_on_grid_edges(grid.name, best_params, param_grid)
+    results = _summarise(pd.DataFrame(search.cv_results_), best_index, edges)
     oof = recorder.out_of_fold(point_key(best_params), len(y), len(folds))
     return SearchOutcome(best_params, results, oof, progress.done)
 
 
-def _summarise(cv_results: pd.DataFrame, best_index: int) -> pd.DataFrame:
-    """Readable params, mean/std fold scores and the chosen point of each grid point."""
+def _summarise(cv_results: pd.DataFrame, best_index: int, edges: list[str]) -> pd.DataFrame:
+    """Readable params, mean/std fold scores, the chosen point and, on its row, the parameters
+    whose chosen value is on the edge of the grid."""
     params = pd.DataFrame([describe_params(p) for p in cv_results["params"]])
     extra = [c for c in ("iter", "n_resources") if c in cv_results]
     metrics = cv_results.filter(regex=r"^(mean|std)_test_").reset_index(drop=True)
     table = pd.concat([params, cv_results[extra].reset_index(drop=True), metrics], axis=1)
     table["chosen"] = np.arange(len(table)) == best_index
+    table["on_grid_edge"] = np.where(table["chosen"], " ".join(edges), "")
     return table
 
 
-def grid_edges(best_params: dict[str, Any], grid: dict[str, list[Any]]) -> list[str]:
+def grid_edges(best_params: dict[str, Any], grid: dict[str, list] | list[dict]) -> list[str]:
     """Searched numeric parameters (3 values or more) whose chosen value is the lowest or the
     highest tried: the optimum may lie outside the grid."""
+    values_of: dict[str, list[Any]] = {}
+    for part in grid if isinstance(grid, list) else [grid]:
+        for name, values in part.items():
+            values_of.setdefault(name, []).extend(values)
     edges = []
-    for name, values in grid.items():
-        numbers = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+    for name, values in values_of.items():
+        numbers = {v for v in values if isinstance(v, int | float) and not isinstance(v, bool)}
         if len(numbers) >= 3 and best_params.get(name) in (min(numbers), max(numbers)):
             edges.append(name)
     return edges
 
 
-def warn_on_grid_edges(family: str, best_params: dict[str, Any], grid: dict[str, list]) -> None:
-    """Log a warning for every chosen value on the edge of its grid."""
-    for name in grid_edges(best_params, grid):
+def warn_on_grid_edges(family: str, best_params: dict[str, Any], grid: dict | list) -> list[str]:
+    """Log a warning for every chosen value on the edge of its grid; return their names."""
+    edges = grid_edges(best_params, grid)
+    for name in edges:
         logger.warning(
-            "%s: %s=%s is on the edge of its grid %s: widen the grid",
-            family, name, best_params[name], grid[name],
+            "%s: %s=%s is on the edge of its grid: widen the grid",
+            family, name, best_params[name],
         )  # fmt: skip
+    return edges
