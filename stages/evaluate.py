@@ -12,6 +12,7 @@ from credit_scoring.governance.tracking import configure, log_evaluation
 from credit_scoring.modeling.calibration import expected_calibration_error, reliability_table
 from credit_scoring.modeling.candidates import load_candidates
 from credit_scoring.modeling.evaluate import (
+    bootstrap_intervals,
     cost_curve,
     decision_metrics,
     pr_points,
@@ -71,6 +72,14 @@ def main() -> None:
     write_json(metrics, reports / "metrics.json")
     champion_record = {"family": champion, **scores[champion]}
     champion_record["selection"] = selection.round(6).to_dict(orient="records")
+    best = candidates[champion]
+    champion_record["intervals"] = bootstrap_intervals(
+        y, best.pipeline.predict_proba(X)[:, 1], best.threshold, costs, seed=params["base"]["seed"]
+    )
+    champion_record["calibration"] = {
+        "method": best.calibration_method,
+        "cross_fitted": best.calibration.round(6).to_dict(orient="records"),
+    }
     write_json(champion_record, reports / "champion.json")
 
     configure(mlflow_tracking_uri(params), params["mlflow"]["experiment"])

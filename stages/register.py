@@ -4,10 +4,12 @@ import shutil
 from pathlib import Path
 
 import mlflow
+import pandas as pd
 
 from credit_scoring.cli import mlflow_tracking_uri, read_json, run_stage, write_json
 from credit_scoring.config import load_params
 from credit_scoring.data.io import read_table
+from credit_scoring.data.schema import TARGET
 from credit_scoring.features import feature_matrix
 from credit_scoring.governance import tracking
 from credit_scoring.governance.model_card import render_model_card
@@ -30,7 +32,7 @@ def main() -> None:
         "data_hash": manifest["data_hash"],
         "data_source": manifest["source"],
         "best_params": candidate.best_params,
-        "metrics": {k: v for k, v in champion.items() if k != "family"},
+        "metrics": {k: v for k, v in champion.items() if isinstance(v, int | float)},
         "costs": params["cost"],
     }
     champion_dir = Path(paths["models_dir"]) / "champion"
@@ -70,6 +72,12 @@ def main() -> None:
             "metrics": _family_scores(reports),
             "n_features": len(columns["numeric"]) + len(columns["categorical"]),
             "release": None,
+            "population": _population(processed),
+        }
+        | {
+            key: champion[key]
+            for key in ("intervals", "selection", "calibration")
+            if key in champion
         }
     )
     (reports / "model_card.md").write_text(render_model_card(card), encoding="utf-8")
@@ -77,6 +85,15 @@ def main() -> None:
         f"registered {settings['model_name']} v{version} as @{settings['alias']}: "
         f"{candidate.family}, threshold {candidate.threshold:.3f}"
     )
+
+
+def _population(processed: Path) -> dict[str, float]:
+    """Rows and default rates of the training and held-out applications."""
+    figures = {}
+    for part in ("train", "holdout"):
+        target = pd.read_parquet(processed / f"{part}.parquet", columns=[TARGET])[TARGET]
+        figures |= {f"{part}_rows": len(target), f"{part}_default_rate": float(target.mean())}
+    return figures
 
 
 def _family_scores(reports: Path) -> dict[str, dict[str, float]]:

@@ -64,3 +64,36 @@ def pr_points(y_true: np.ndarray, proba: np.ndarray, n_points: int) -> pd.DataFr
     precision, recall, _ = precision_recall_curve(y_true, proba)
     frame = pd.DataFrame({"recall": recall.round(5), "precision": precision.round(5)})
     return _thin(frame.iloc[::-1], n_points)
+
+
+def bootstrap_intervals(
+    y_true: np.ndarray,
+    proba: np.ndarray,
+    threshold: float,
+    costs: CostConfig,
+    *,
+    n_resamples: int = 500,
+    level: float = 0.9,
+    seed: int = 0,
+) -> dict[str, list[float]]:
+    """Percentile bootstrap intervals of the held-out AUC and business score (rows resampled)."""
+    rng = np.random.default_rng(seed)
+    y_true, proba = np.asarray(y_true), np.asarray(proba)
+    decisions = refused(proba, threshold).astype(int)
+    draws = {"holdout_auc": [], "holdout_business_score": []}
+    for _ in range(n_resamples):
+        rows = rng.integers(0, len(y_true), len(y_true))
+        if y_true[rows].min() == y_true[rows].max():
+            continue
+        draws["holdout_auc"].append(roc_auc_score(y_true[rows], proba[rows]))
+        draws["holdout_business_score"].append(
+            business_score(y_true[rows], decisions[rows], costs.fn_cost, costs.fp_cost)
+        )
+    tail = (1 - level) / 2 * 100
+    return {
+        name: [
+            round(float(np.percentile(values, tail)), 6),
+            round(float(np.percentile(values, 100 - tail)), 6),
+        ]
+        for name, values in draws.items()
+    }
