@@ -13,7 +13,8 @@ import pytest
 import yaml
 
 from credit_scoring.data.io import file_sha256
-from credit_scoring.governance import audit, audit_checks, record, release
+from credit_scoring.governance import audit, audit_checks, release
+from credit_scoring.governance import record as release_record
 from credit_scoring.governance.model_card import render_model_card
 
 from ..conftest import Project, make_project
@@ -42,7 +43,7 @@ def test_model_files_are_hashed_byte_for_byte_never_unpickled(tmp_path):
     (models / "candidates" / "b.pkl").write_bytes(b"\x80\x05garbage")
     (models / "candidates" / "a.pkl").write_bytes(b"")
     (models / "candidates" / "old.joblib").write_bytes(b"ignored")
-    hashes = record.model_hashes(tmp_path, "models")
+    hashes = release_record.model_hashes(tmp_path, "models")
     assert list(hashes) == [
         "models/champion/model.pkl",
         "models/candidates/a.pkl",
@@ -75,8 +76,8 @@ def test_metrics_files_follow_dvc_yaml_and_interpolation(tmp_path):
         "metrics": ["top.json"],
     }
     (tmp_path / "dvc.yaml").write_text(yaml.safe_dump(pipeline))
-    assert record.metrics_files(tmp_path) == ["out/m.json", "q.yaml", "top.json"]
-    assert record.flatten({"a": {"b": 1, "c": {"d": 2}}, "e": 3}) == {
+    assert release_record.metrics_files(tmp_path) == ["out/m.json", "q.yaml", "top.json"]
+    assert release_record.flatten({"a": {"b": 1, "c": {"d": 2}}, "e": 3}) == {
         "a.b": 1,
         "a.c.d": 2,
         "e": 3,
@@ -119,12 +120,12 @@ def test_compare_outputs_skips_only_the_known_nondeterministic_ones():
 
 
 def test_a_record_of_another_format_cannot_be_audited(tmp_path):
-    path = record.record_path(tmp_path, TAG)
+    path = release_record.record_path(tmp_path, TAG)
     path.parent.mkdir()
     path.write_text(json.dumps({"format": 1, "tag": TAG, "models": {}}))
-    with pytest.raises(record.ReleaseError, match="format 1"):
+    with pytest.raises(release_record.ReleaseError, match="format 1"):
         audit.find_record(tmp_path, TAG, "0" * 40, Path(f"releases/{TAG}.json"))
-    path.write_text(json.dumps({"format": record.RECORD_FORMAT, "tag": TAG}))
+    path.write_text(json.dumps({"format": release_record.RECORD_FORMAT, "tag": TAG}))
     found, name = audit.find_record(tmp_path, TAG, "0" * 40, Path(f"releases/{TAG}.json"))
     assert found["tag"] == TAG and name == f"releases/{TAG}.json"
 
@@ -183,7 +184,7 @@ def test_release_row_of_the_model_card(tmp_path):
     release.name_release_in_card(path, TAG)
     assert path.read_text() == render_model_card(card | {"release": TAG})
     path.write_text("# no table\n")
-    with pytest.raises(record.ReleaseError, match="release tag"):
+    with pytest.raises(release_record.ReleaseError, match="release tag"):
         release.name_release_in_card(path, TAG)
 
 
@@ -198,7 +199,10 @@ def test_table_and_relative_tracking_uri(tmp_path, monkeypatch):
     assert rows[1][columns[2] :] == "FAIL: x" and set(rule) == {"-", " "}
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     params = {"mlflow": {"tracking_uri": "sqlite:///mlflow.db"}}
-    assert record.tracking_uri(tmp_path, params) == f"sqlite:///{tmp_path.resolve()}/mlflow.db"
+    assert (
+        release_record.tracking_uri(tmp_path, params)
+        == f"sqlite:///{tmp_path.resolve()}/mlflow.db"
+    )
 
 
 # --- end to end -------------------------------------------------------------------------------
@@ -236,7 +240,7 @@ def test_release_records_pushes_and_tags(released):
     lock = yaml.safe_load(released.run("git", "show", f"{TAG}:dvc.lock").stdout)
     outs = {o["path"]: o["md5"] for o in lock["stages"]["register"]["outs"]}
     assert record["data"]["register"]["outs"] == outs
-    assert record["format"] == record.RECORD_FORMAT
+    assert record["format"] == release_record.RECORD_FORMAT
     models = record["models"]
     assert set(models) == {
         "models/champion/model.pkl",
