@@ -10,14 +10,20 @@ STAMP := $(VENV)/.installed
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
-$(STAMP): requirements.lock requirements-dev.lock pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+# A lock change rebuilds the venv from scratch, so that it holds exactly the pins (and no
+# package a lock dropped); a pyproject.toml change only reinstalls the package.
+LOCKED := $(VENV)/.locked
+$(LOCKED): requirements.lock requirements-api.lock requirements-ui.lock requirements-dev.lock
+	$(PYTHON) -m venv --clear $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -r requirements-dev.lock
+	touch $(LOCKED)
+
+$(STAMP): $(LOCKED) pyproject.toml
 	$(BIN)/pip install -q --no-deps -e .
 	touch $(STAMP)
 
-setup: $(STAMP)  ## create .venv with the pinned dependencies (dev tools included) and the package
+setup: $(STAMP)  ## create .venv with every pin (requirements-dev.lock) and the package
 
 repro: setup  ## run the whole DVC pipeline (embedded synthetic data by default)
 	@[ -d .git ] || git init -q
@@ -52,27 +58,53 @@ audit: setup  ## rerun a release from its DVC data and compare with its record (
 	@[ -n "$(REV)" ] || { echo "usage: make audit REV=model-v1 [AUDIT_ARGS=...]"; exit 2; }
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m credit_scoring.governance.audit $(REV) $(AUDIT_ARGS)
 
-# What the images import once installed (run by docker-check from outside the source tree).
-define DOCKER_CHECK_PY
-import importlib.resources
+# What each image runs, checked from outside the source tree in its own venv: the API app; the
+# UI's modules, one run of its script (Streamlit's AppTest, no API reachable) and `streamlit
+# version`. Neither venv may hold the other image's libraries.
+define DOCKER_CHECK_API
+import importlib.resources, importlib.util
 import credit_scoring
 import credit_scoring.api.main as api
-import credit_scoring.ui.client
 assert "site-packages" in credit_scoring.__file__, credit_scoring.__file__
 assert api.app.title and api.create_app
 assert any(importlib.resources.files("credit_scoring").joinpath("resources").iterdir())
-print("docker-check: the API and UI import from", credit_scoring.__file__)
+extra = [name for name in ("streamlit", "dvc", "evidently", "hydra") if importlib.util.find_spec(name)]
+assert not extra, f"the API image installs {extra}"
+print("docker-check: the API imports from", credit_scoring.__file__)
 endef
-export DOCKER_CHECK_PY
 
-docker-check:  ## the Dockerfile's installs in a throwaway venv (no Docker engine); import the apps
+define DOCKER_CHECK_UI
+import importlib.resources, importlib.util
+from streamlit.testing.v1 import AppTest
+import credit_scoring
+import credit_scoring.ui.charts, credit_scoring.ui.client
+assert "site-packages" in credit_scoring.__file__, credit_scoring.__file__
+extra = [name for name in ("mlflow", "sklearn", "xgboost", "shap", "fastapi") if importlib.util.find_spec(name)]
+assert not extra, f"the UI image installs {extra}"
+script = importlib.resources.files("credit_scoring").joinpath("ui", "app.py")
+run = AppTest.from_file(str(script), default_timeout=60).run()
+assert not run.exception, [e.message for e in run.exception]
+assert any("unreachable" in e.value for e in run.error), [e.value for e in run.error]
+print("docker-check: the UI runs from", credit_scoring.__file__)
+endef
+export DOCKER_CHECK_API DOCKER_CHECK_UI
+
+docker-check:  ## both images' installs in throwaway venvs (no Docker engine); run their apps
 	@set -euo pipefail; work=$$(mktemp -d); trap 'rm -rf "$$work"' EXIT; \
-	mkdir "$$work/app"; cp -R requirements.lock pyproject.toml README.md src "$$work/app/"; \
+	mkdir "$$work/app"; \
+	cp -R requirements-api.lock requirements-ui.lock pyproject.toml README.md src "$$work/app/"; \
 	find "$$work/app" \( -name __pycache__ -o -name '*.egg-info' \) -prune -exec rm -rf {} +; \
-	$(PYTHON) -m venv "$$work/venv"; cd "$$work/app"; \
-	echo "docker-check: pip install -r requirements.lock"; \
-	"$$work/venv/bin/pip" install -q -r requirements.lock; \
-	echo "docker-check: pip install --no-deps ."; \
-	"$$work/venv/bin/pip" install -q --no-deps .; \
-	cd "$$work"; env -u PYTHONPATH CREDIT_API_MODEL_URI= "$$work/venv/bin/python" -c "$$DOCKER_CHECK_PY"; \
-	"$$work/venv/bin/uvicorn" --version; "$$work/venv/bin/streamlit" version
+	cd "$$work/app"; \
+	echo "docker-check: api venv: pip install -r requirements-api.lock, pip check"; \
+	$(PYTHON) -m venv "$$work/api"; \
+	"$$work/api/bin/pip" install -q -r requirements-api.lock; "$$work/api/bin/pip" check; \
+	"$$work/api/bin/pip" install -q --no-deps .; \
+	echo "docker-check: ui venv: pip install -r requirements-ui.lock, pip check"; \
+	$(PYTHON) -m venv "$$work/ui"; \
+	"$$work/ui/bin/pip" install -q -r requirements-ui.lock; "$$work/ui/bin/pip" check; \
+	"$$work/ui/bin/pip" install -q --no-deps .; \
+	cd "$$work"; \
+	env -u PYTHONPATH CREDIT_API_MODEL_URI= "$$work/api/bin/python" -c "$$DOCKER_CHECK_API"; \
+	"$$work/api/bin/uvicorn" --version; \
+	env -u PYTHONPATH CREDIT_UI_API_URL=http://127.0.0.1:9 "$$work/ui/bin/python" -c "$$DOCKER_CHECK_UI"; \
+	"$$work/ui/bin/streamlit" version

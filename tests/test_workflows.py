@@ -23,6 +23,7 @@ CI, CD = WORKFLOWS / "ci.yml", WORKFLOWS / "cd.yml"
 KNOWN_CONTEXTS = {"github", "env", "secrets", "matrix", "steps", "needs", "runner", "job", "vars"}
 SHELL_WORDS = {"if", "then", "else", "elif", "do", "!", "{", "(", "time", "exec"}
 UNTRUSTED = re.compile(r"github\.(head_ref|event\.(pull_request|issue|comment|review|commits))")
+IMAGE_LOCKS = {"api": "requirements-api.lock", "ui": "requirements-ui.lock"}
 API_FILES = [
     "models/champion/MLmodel",
     "models/champion/model.pkl",
@@ -211,15 +212,24 @@ def dockerfile_stages() -> dict[str, list[tuple[str, str]]]:
     return stages
 
 
+def pip_installs(instructions: list[tuple[str, str]]) -> list[str]:
+    """The ``pip install`` commands of a stage's RUN instructions, in order."""
+    commands = [c.strip() for k, args in instructions if k == "RUN" for c in args.split("&&")]
+    return [command for command in commands if command.startswith("pip install")]
+
+
 def test_dockerfile_targets_and_install_steps():
     stages = dockerfile_stages()
     assert {"base", "api", "ui"} <= set(stages)
     assert stages["base"][0] == ("FROM", "python:3.11-slim AS base")
     assert stages["api"][0][1].startswith("base ") and stages["ui"][0][1].startswith("base ")
-    runs = [args for keyword, args in stages["base"] if keyword == "RUN"]
-    lock = next(i for i, r in enumerate(runs) if "pip install -r requirements.lock" in r)
-    package = next(i for i, r in enumerate(runs) if "pip install --no-deps ." in r)
-    assert lock < package
+    assert pip_installs(stages["base"]) == [], "each image installs its own lock"
+    for target, lock in IMAGE_LOCKS.items():
+        expected = [f"pip install -r {lock}", "pip install --no-deps ."]
+        assert pip_installs(stages[target]) == expected, target
+        assert ("COPY", f"{lock} ./") in stages[target], target
+    api_runs = " ".join(args for keyword, args in stages["api"] if keyword == "RUN")
+    assert "apt-get install -y --no-install-recommends libgomp1" in api_runs  # xgboost, lightgbm
 
 
 def test_dockerfile_commands_and_environment():
@@ -259,24 +269,40 @@ def dockerignore_excludes(path: str) -> bool:
     return excluded
 
 
+def dockerfile_copy_sources() -> set[str]:
+    """Every path that a COPY of the Dockerfile takes from the build context."""
+    copies = [args for stage in dockerfile_stages().values() for k, args in stage if k == "COPY"]
+    words = [[word for word in args.split() if not word.startswith("--")] for args in copies]
+    return {source.rstrip("/") for copy in words for source in copy[:-1]}
+
+
 def test_dockerignore_keeps_what_the_images_copy():
-    kept = ["requirements.lock", "pyproject.toml", "README.md", "src/credit_scoring/api/main.py"]
-    for path in kept + API_FILES:
+    copied = dockerfile_copy_sources()
+    assert set(IMAGE_LOCKS.values()) | {"src", "models/champion", "params.yaml"} <= copied
+    for path in [*copied, "src/credit_scoring/api/main.py", *API_FILES]:
         assert not dockerignore_excludes(path), path
     dropped = [".git/config", ".venv/bin/python", "mlflow.db", "data/raw/bureau.csv"]
     dropped += ["data/processed/holdout.parquet", "src/credit_scoring/__pycache__/x.pyc"]
+    dropped += ["requirements.lock", "requirements-dev.lock"]
     for path in dropped:
         assert dockerignore_excludes(path), path
 
 
 def test_docker_check_mirrors_the_dockerfile():
+    """docker-check builds one venv per image, with that image's lock, then runs its app."""
     text = (ROOT / "Makefile").read_text()
     recipe = text[text.index("\ndocker-check:") :]
-    assert 'pip" install -q -r requirements.lock' in recipe
-    assert 'pip" install -q --no-deps .' in recipe
-    assert (
-        "credit_scoring.api.main" in text and "make docker-check" in (ROOT / ".ci/run").read_text()
-    )
+    installs = re.findall(r'"\$\$work/(\w+)/bin/pip" install -q -r ([\w.-]+);', recipe)
+    assert dict(installs) == IMAGE_LOCKS and len(installs) == len(IMAGE_LOCKS)
+    exported = re.search(r"^export (.+)$", text, flags=re.MULTILINE)[1].split()
+    for venv in IMAGE_LOCKS:
+        assert f'"$$work/{venv}/bin/pip" check;' in recipe, venv
+        assert f'"$$work/{venv}/bin/pip" install -q --no-deps .;' in recipe, venv
+        check = f"DOCKER_CHECK_{venv.upper()}"
+        assert f'"$$work/{venv}/bin/python" -c "$${check}"' in recipe, venv
+        assert f"define {check}\n" in text and check in exported, check
+    assert "import credit_scoring.api.main" in text and "AppTest.from_file" in text
+    assert "make docker-check" in (ROOT / ".ci/run").read_text()
 
 
 # --- Render -----------------------------------------------------------------------------------
