@@ -70,6 +70,7 @@ def main() -> None:
             "metrics": _family_scores(reports),
             "n_features": len(columns["numeric"]) + len(columns["categorical"]),
             "release": None,
+            "fairness": _fairness(reports),
         }
     )
     (reports / "model_card.md").write_text(render_model_card(card), encoding="utf-8")
@@ -87,6 +88,12 @@ def _family_scores(reports: Path) -> dict[str, dict[str, float]]:
         if family != "champion":
             scores.setdefault(family, {})[name] = value
     return scores
+
+
+def _fairness(reports: Path) -> dict[str, float | None] | None:
+    """reports/fairness.json (stage fairness) when it exists."""
+    path = reports / "fairness.json"
+    return read_json(path) if path.is_file() else None
 
 
 if __name__ == "__main__":
