@@ -10,6 +10,7 @@ from credit_scoring.cli import read_json, run_stage, write_json
 from credit_scoring.config import ExplainConfig, load_params
 from credit_scoring.data.io import read_table
 from credit_scoring.features import feature_matrix
+from credit_scoring.features.application import PROTECTED_FEATURES
 from credit_scoring.modeling.decision import decide
 from credit_scoring.modeling.explain import (
     PipelineExplainer,
@@ -29,9 +30,9 @@ def local_explanations(
     threshold: float,
     top_k: int,
 ) -> list[dict[str, Any]]:
-    """Probability, decision at ``threshold`` and top reasons of each client of ``rows``."""
+    """Probability, decision at ``threshold`` and top reasons (none protected) of each client."""
     probabilities = explainer.pipeline.predict_proba(rows)[:, 1]
-    reasons = explainer.reasons(rows, top_k)
+    reasons = explainer.reasons(rows, top_k, exclude=PROTECTED_FEATURES)
     return [
         {
             "SK_ID_CURR": int(client),

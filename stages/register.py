@@ -73,6 +73,7 @@ def main() -> None:
             "n_features": len(columns["numeric"]) + len(columns["categorical"]),
             "release": None,
             "population": _population(processed),
+            "fairness": _fairness(reports),
         }
         | {
             key: champion[key]
@@ -104,6 +105,12 @@ def _family_scores(reports: Path) -> dict[str, dict[str, float]]:
         if family != "champion":
             scores.setdefault(family, {})[name] = value
     return scores
+
+
+def _fairness(reports: Path) -> dict[str, float | None] | None:
+    """reports/fairness.json (stage fairness) when it exists."""
+    path = reports / "fairness.json"
+    return read_json(path) if path.is_file() else None
 
 
 if __name__ == "__main__":

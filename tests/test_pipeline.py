@@ -37,6 +37,9 @@ EXPECTED_OUTPUTS = [
     "reports/shap/local_explanations.json",
     "reports/drift/drift_report.html",
     "reports/drift_metrics.json",
+    "reports/fairness.json",
+    "reports/fairness/groups.csv",
+    "reports/fairness/fairness.png",
 ]
 
 
@@ -107,10 +110,11 @@ def test_real_sample_runs_through_the_pipeline(sample_dir, tmp_path):
     params = compose_params(project.root / "conf", ["experiment=tiny", "data=home_credit"])
     params["data"]["raw_dir"] = str(sample_dir)
     write_params(params, project.root / "params.yaml")
-    for stage in ("ingest", "featurize", "train", "evaluate", "register"):
+    for stage in ("ingest", "featurize", "train", "evaluate", "fairness", "register"):
         project.run("dvc", "repro", "--single-item", stage)
     quality = json.loads((project.root / "reports/data_quality.json").read_text())
     assert quality["n_errors"] == 0 and quality["rows.application_train"] > 10_000
     metrics = json.loads((project.root / "reports/metrics.json").read_text())
     print({k: v for k, v in metrics.items() if k.startswith("champion.")})
+    print(json.loads((project.root / "reports/fairness.json").read_text()))
     assert metrics["champion.holdout_auc"] > 0.7

@@ -145,6 +145,31 @@ class ExplainConfig:
 
 
 @dataclass(frozen=True)
+class FairnessConfig:
+    """Fairness analysis of the champion on the held-out rows (section ``fairness``).
+
+    Attributes:
+        age_band_edges: ages (years, increasing) splitting applicants into bands: ``[25, 35]``
+            gives ``<25``, ``25-35``, ``35+`` (a band holds its lower edge).
+        min_outcomes_per_group: groups with fewer defaulters, or fewer reliable clients, on the
+            held-out rows are listed per group but left out of the differences and the ratio
+            (a false-negative rate over a couple of defaulters is noise).
+        compare_without_protected: also train the champion's configuration without the
+            protected attributes and report what dropping them costs and changes.
+    """
+
+    age_band_edges: tuple[float, ...] = (25, 35, 50, 65)
+    min_outcomes_per_group: int = 10
+    compare_without_protected: bool = True
+
+    def __post_init__(self) -> None:
+        edges = list(self.age_band_edges)
+        if not edges or edges != sorted(set(edges)):
+            raise ValueError("fairness.age_band_edges must be strictly increasing ages")
+        object.__setattr__(self, "age_band_edges", tuple(edges))
+
+
+@dataclass(frozen=True)
 class DriftConfig:
     """Evidently data-drift settings.
 

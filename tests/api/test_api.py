@@ -26,9 +26,12 @@ import yaml
 
 from credit_scoring.api.decision_log import read_decisions
 from credit_scoring.api.launch import ServerProcess, free_port, run_environment, start_api
-from credit_scoring.api.model_loader import load_champion
+from credit_scoring.api.model_loader import load_champion, load_from_path
+from credit_scoring.api.startup import make_explainer, read_population
+from credit_scoring.config import ExplainConfig
 from credit_scoring.data import schema
 from credit_scoring.features import feature_matrix
+from credit_scoring.features.application import PROTECTED_FEATURES
 
 # The fixture runs the whole pipeline (`dvc repro`, ~2 min); the API tests themselves take ~30 s.
 pytestmark = pytest.mark.slow
@@ -339,6 +342,28 @@ def test_batch_csv_scores_the_rows(http, applications, pipeline_run):
     assert [r["sk_id_curr"] for r in results] == sk_ids
     expected = pipeline_probability(pipeline_run, sk_ids)
     assert [r["probability"] for r in results] == pytest.approx(list(expected), abs=1e-9)
+
+
+def test_reasons_never_name_a_protected_attribute(http, tiny_project, applications, pipeline_run):
+    """The reasons are the top_k SHAP contributions among the non-protected features."""
+    sk_ids = [int(i) for i in applications[schema.CLIENT_ID].iloc[:MAX_BATCH]]
+    items = [{"application": raw_application(http, i)} for i in sk_ids]
+    response = http.post("/predict/batch", json={"applications": items})
+    assert response.status_code == 200, response.text
+    served = [[r["feature"] for r in result["reasons"]] for result in response.json()["results"]]
+    # The API's explainer, rebuilt as its startup builds it, on the pipeline's features.
+    root = tiny_project.root
+    model = load_from_path(root / "models" / "champion")
+    population = read_population(root / "data" / "processed" / "train.parquet", model)
+    config = ExplainConfig(**yaml.safe_load((root / "params.yaml").read_text())["explain"])
+    explainer = make_explainer(model, feature_matrix(population, model.features), config)
+    X = feature_matrix(pipeline_run["production"].loc[sk_ids], pipeline_run["columns"])
+    unfiltered = [[r["feature"] for r in row] for row in explainer.reasons(X, TOP_K)]
+    assert any(PROTECTED_FEATURES.intersection(row) for row in unfiltered), "nothing to filter"
+    expected = explainer.reasons(X, TOP_K, exclude=PROTECTED_FEATURES)
+    assert served == [[r["feature"] for r in row] for row in expected]
+    assert not any(PROTECTED_FEATURES.intersection(row) for row in served)
+    assert all(len(row) == TOP_K for row in served)
 
 
 def test_batch_size_limits(http, applications):

@@ -130,6 +130,18 @@ def test_reasons_sorted_json_ready_and_consistent(fitted, contributions, data):
             assert reason["direction"] == expected
 
 
+def test_excluded_features_are_never_reasons(fitted, data):
+    """The top_k are chosen among the other features; the SHAP values do not change."""
+    X = data[0].head(20)
+    explainer = fitted[2]
+    excluded = {"DRIVER", "NAME_TYPE", "NOT_AN_INPUT"}
+    everything = explainer.reasons(X, top_k=len(NUMERIC + CATEGORICAL))
+    kept = explainer.reasons(X, top_k=2, exclude=excluded)
+    assert any(r["feature"] == "DRIVER" for row in everything for r in row[:2])
+    for full, row in zip(everything, kept, strict=True):
+        assert row == [r for r in full if r["feature"] not in excluded][:2]
+
+
 def test_one_row_matches_the_batch(fitted, contributions, data):
     row = data[0].iloc[[7]]
     single = fitted[2].contributions(row)

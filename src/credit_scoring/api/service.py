@@ -27,6 +27,7 @@ from credit_scoring.api.stores import HistoryStore
 from credit_scoring.config import FeaturesConfig
 from credit_scoring.data import schema
 from credit_scoring.features import build_features, build_history_features, feature_matrix
+from credit_scoring.features.application import PROTECTED_FEATURES
 from credit_scoring.modeling.decision import decide
 from credit_scoring.tabular import json_scalar
 
@@ -50,7 +51,7 @@ class ScoringService:
         history: stored history aggregates of known clients.
         explainer: SHAP explainer of the model (None: decisions come without reasons).
         decision_log: where decisions are written.
-        top_k: reasons returned per decision.
+        top_k: reasons returned per decision (never a protected attribute: PROTECTED_FEATURES).
     """
 
     def __init__(
@@ -87,7 +88,7 @@ class ScoringService:
         X = self.model_input(build_features(frame, None, self.config))
         self.model.pipeline.predict_proba(X)
         if self.explainer is not None:
-            self.explainer.reasons(X, self.top_k)
+            self.explainer.reasons(X, self.top_k, exclude=PROTECTED_FEATURES)
 
     def score(self, requests: list[PredictRequest]) -> list[dict[str, Any]]:
         """Score, explain and log ``requests`` (one vectorised pass for the whole list).
@@ -163,7 +164,7 @@ class ScoringService:
         if self.explainer is None:
             return [[] for _ in range(len(X))], ["no explainer loaded: reasons unavailable"]
         try:
-            rows = self.explainer.reasons(X, self.top_k)
+            rows = self.explainer.reasons(X, self.top_k, exclude=PROTECTED_FEATURES)
         except Exception:
             logger.exception("SHAP explanation failed for %d row(s)", len(X))
             return [[] for _ in range(len(X))], ["explanation failed: reasons unavailable"]

@@ -24,6 +24,18 @@ from credit_scoring.features.common import (
 
 logger = logging.getLogger(__name__)
 
+# Features computed from DAYS_BIRTH (age): they carry the applicant's age into the model.
+AGE_DERIVED_FEATURES = (
+    "EMPLOYED_AGE_RATIO",
+    "REGISTRATION_AGE_RATIO",
+    "ID_PUBLISH_AGE_RATIO",
+    "PHONE_CHANGE_AGE_RATIO",
+    "CAR_AGE_RATIO",
+)
+# Protected attributes (gender, age) and every feature derived from them: never a refusal reason,
+# and dropped from the model the fairness stage compares with the champion.
+PROTECTED_FEATURES = frozenset({"CODE_GENDER", "DAYS_BIRTH", *AGE_DERIVED_FEATURES})
+
 
 @cache
 def application_columns() -> tuple[tuple[str, ...], frozenset[str]]:

@@ -64,6 +64,46 @@ def _calibration(card: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _fairness_section(fairness: Mapping[str, Any]) -> str:
+    """Disparities per attribute, of the champion and of the model trained without the
+    protected attributes, from the flat metrics of reports/fairness.json."""
+    prefix = "without_protected."
+    attributes = sorted({key.split(".")[0] for key in fairness} - {prefix[:-1]})
+    rows = [
+        "| attribute | model | demographic-parity diff. | equalized-odds diff. | "
+        "refusal-rate ratio |",
+        "|---|---|---:|---:|---:|",
+    ]
+    models = [("champion", "")]
+    if f"{prefix}auc" in fairness:
+        models.append(("without protected", prefix))
+    for attribute in attributes:
+        for model, key in models:
+            values = [
+                fairness.get(f"{key}{attribute}.{name}")
+                for name in (
+                    "demographic_parity_difference",
+                    "equalized_odds_difference",
+                    "refusal_rate_ratio",
+                )
+            ]
+            shown = " | ".join("n/a" if v is None else f"{v:.3f}" for v in values)
+            rows.append(f"| {attribute} | {model} | {shown} |")
+    parts = [
+        "## Fairness (held-out set, `reports/fairness.json`, groups in `reports/fairness/`)",
+        "\n".join(rows),
+        "Refusal reasons never name a protected attribute (gender, age, age-derived features).",
+    ]
+    if len(models) > 1:
+        parts.append(
+            "Without the protected attributes the same configuration scores a held-out AUC of "
+            f"{fairness[f'{prefix}auc']:.4f} ({fairness[f'{prefix}delta_auc']:+.4f}) and a "
+            f"business score of {fairness[f'{prefix}business_score']:.4f} "
+            f"({fairness[f'{prefix}delta_business_score']:+.4f})."
+        )
+    return "\n\n".join(parts)
+
+
 def render_model_card(card: Mapping[str, Any]) -> str:
     """Render the model card.
 
@@ -72,7 +112,8 @@ def render_model_card(card: Mapping[str, Any]) -> str:
             ``best_params``, ``metrics`` (family -> name -> value), ``champion_metrics``,
             ``costs``, ``n_features``, ``data_hash``, ``data_source``, ``release`` (tag or None);
             optional ``population`` (train/holdout rows and default rates), ``intervals``,
-            ``selection``, ``calibration`` (from reports/champion.json), ``fairness``.
+            ``selection``, ``calibration`` (from reports/champion.json), ``fairness`` (the flat
+            metrics of reports/fairness.json).
     """
     champion = card["champion_metrics"]
     population = card.get("population", {})
@@ -132,7 +173,7 @@ def render_model_card(card: Mapping[str, Any]) -> str:
         "## Calibration\n" + _calibration(card),
     ]
     if card.get("fairness"):
-        sections.append("## Fairness\n" + str(card["fairness"]))
+        sections.append(_fairness_section(card["fairness"]))
     sections += [
         "## Limitations\n"
         "- **Reject inference**: labels exist only for loans that were granted; applicants "

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -147,12 +148,16 @@ class PipelineExplainer:
             np.vstack(values) @ self._to_source, index=X.index, columns=self.features
         )
 
-    def reasons(self, X: pd.DataFrame, top_k: int) -> list[list[dict[str, Any]]]:
+    def reasons(
+        self, X: pd.DataFrame, top_k: int, exclude: Collection[str] = ()
+    ) -> list[list[dict[str, Any]]]:
         """The ``top_k`` largest contributions (by absolute value) of each row.
 
         Args:
             X: raw feature rows.
             top_k: contributions kept per row.
+            exclude: features never given as a reason (e.g. protected attributes); the
+                ``top_k`` are chosen among the others. Their SHAP values are unchanged.
 
         Returns:
             Per row, a list of ``{"feature", "value", "contribution", "direction"}`` sorted by
@@ -160,6 +165,7 @@ class PipelineExplainer:
             missing), ``direction`` is ``"raises risk"`` or ``"lowers risk"``.
         """
         contributions = self.contributions(X)
+        contributions = contributions.drop(columns=[c for c in exclude if c in contributions])
         return [
             top_reasons(X.iloc[i], contributions.iloc[i], top_k) for i in range(len(contributions))
         ]
