@@ -24,10 +24,10 @@ from credit_scoring.data.synthetic.history import (
     draw_bureau,
     draw_bureau_balance,
     draw_credit_cards,
-    draw_installments,
     draw_pos_cash,
     draw_previous,
 )
+from credit_scoring.data.synthetic.installments import draw_installments, split_payments
 from credit_scoring.data.synthetic.signal import draw_target
 
 logger = logging.getLogger(__name__)
@@ -100,13 +100,18 @@ def _check(config: GenerateConfig) -> None:
         raise ValueError(f"target_rate must be in (0, 1), got {config.target_rate}")
     if config.history_scale <= 0:
         raise ValueError(f"history_scale must be > 0, got {config.history_scale}")
+    unknown = sorted(set(config.history_scales) - set(schema.HISTORY_TABLES))
+    if unknown:
+        raise ValueError(f"history_scales: unknown tables {unknown}")
+    if any(scale <= 0 for scale in config.history_scales.values()):
+        raise ValueError(f"history_scales must be > 0, got {config.history_scales}")
 
 
 def generate_tables(config: GenerateConfig) -> dict[str, pd.DataFrame]:
     """Generate the eight Home Credit tables.
 
     Args:
-        config: seed, sizes, default rate and side-table scale.
+        config: seed, sizes, default rate and side-table scales.
 
     Returns:
         ``{table: frame}`` keyed by ``schema.TABLES``; each frame has exactly
@@ -117,16 +122,18 @@ def generate_tables(config: GenerateConfig) -> dict[str, pd.DataFrame]:
     """
     _check(config)
     rng = np.random.default_rng(config.seed)
-    scale = config.history_scale
+    scale = config.table_scale
     pop = draw_population(rng, config.n_train, config.n_test)
     cols = draw_application(rng, pop)
     risk = pop.latent["risk"]
-    bureau = draw_bureau(rng, pop, cols, scale)
-    balance = draw_bureau_balance(rng, bureau, risk, scale)
-    prev = draw_previous(rng, pop, cols, scale)
-    pos = draw_pos_cash(rng, prev, risk, scale)
-    side = {"bureau": bureau, PREV: prev, "installments": draw_installments(rng, prev, pos)}
-    side["cards"] = draw_credit_cards(rng, prev, risk, scale)
+    bureau = draw_bureau(rng, pop, cols, scale("bureau"))
+    balance = draw_bureau_balance(rng, bureau, risk, scale("bureau_balance"))
+    prev = draw_previous(rng, pop, cols, scale(PREV))
+    pos = draw_pos_cash(rng, prev, risk, scale("POS_CASH_balance"))
+    payments = config.history_scales.get("installments_payments", 1.0)
+    installments = split_payments(rng, draw_installments(rng, prev, pos), payments)
+    side = {"bureau": bureau, PREV: prev, "installments": installments}
+    side["cards"] = draw_credit_cards(rng, prev, risk, scale("credit_card_balance"))
     cols[schema.TARGET] = draw_target(rng, pop, cols, side, config.target_rate)
     bureau["SK_ID_CURR"] = pop.ids[bureau["owner"]]
     prev["SK_ID_CURR"] = pop.ids[prev["owner"]]

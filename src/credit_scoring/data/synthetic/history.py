@@ -395,28 +395,6 @@ def draw_pos_cash(rng: np.random.Generator, prev: dict, risk: np.ndarray, scale:
     }
 
 
-def draw_installments(rng: np.random.Generator, prev: dict, pos: dict) -> dict:
-    """One instalment per due POS month: paid late on late months, sometimes short."""
-    rows = np.flatnonzero(pos["live"] & (pos["due"] <= -1))
-    due, dpd, n = pos["due"][rows], pos["SK_DPD"][rows], rows.size
-    prev_row = pos["prev_row"][rows]
-    late = dpd > 0
-    entry = np.minimum(due + np.where(late, dpd, -rng.integers(0, 15, n)), -1)
-    amount = np.round(prev["AMT_ANNUITY"][prev_row], 2)
-    short = (late & (rng.random(n) < 0.4)) | (rng.random(n) < 0.01)
-    versions = column_facts("installments_payments", "NUM_INSTALMENT_VERSION")["frequencies"]
-    versions = {k: v for k, v in versions.items() if float(k) > 0}
-    return {
-        "prev_row": prev_row,
-        "NUM_INSTALMENT_VERSION": from_frequencies(versions, rng.random(n)),
-        "NUM_INSTALMENT_NUMBER": pos["step"][rows] + 1,
-        "DAYS_INSTALMENT": due,
-        "DAYS_ENTRY_PAYMENT": entry,
-        "AMT_INSTALMENT": amount,
-        "AMT_PAYMENT": np.where(short, amount * rng.uniform(0.1, 0.95, n), amount),
-    }
-
-
 def _group_cumsum(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """Cumulative sum of ``values`` restarting at each group of ``counts`` contiguous rows."""
     total = np.cumsum(values)
