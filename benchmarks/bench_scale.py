@@ -4,10 +4,11 @@ Generates the synthetic data of ``experiment=full_size`` (or ``quarter_size``, o
 the full-size rows per client) once into a cache folder, then runs the stages in a temporary
 copy of the project (dvc.yaml, conf, stages, src; params composed with the experiment; git + DVC
 initialised), one ``dvc repro --single-item STAGE`` per stage in pipeline order. Per stage it
-prints the wall seconds, the peak RSS of the biggest process (the stage script, or DVC itself
-while it hashes and caches), the rows read and written under ``data/`` and the load average
-when the stage started (other jobs on the machine make timings noisy). A second call with the
-same size reuses the cached CSVs and reprints the figures of the run that made them.
+prints the wall seconds, the CPU seconds (user + system, all processes), the peak RSS of the
+biggest process (the stage script, or DVC itself while it hashes and caches), the rows read and
+written under ``data/`` and the load average when the stage started (other jobs on the machine
+make wall times noisy). A second call with the same size reuses the cached CSVs and reprints
+the figures of the run that made them.
 
 Usage::
 
@@ -43,12 +44,13 @@ KAGGLE_CLIENTS = {"application_train": 307_511, "application_test": 48_744}
 DEFAULT_CACHE = Path(tempfile.gettempdir()) / "credit-scoring-scale"
 GNU_TIME = Path("/usr/bin/time")
 # Fallback when GNU time is missing: the wrapper runs the command and writes the peak RSS (KB)
-# of its children, i.e. of the biggest process of the command's tree.
+# of its children (the biggest process of the command's tree) and their user + system seconds.
 RUSAGE_WRAPPER = (
     "import resource, subprocess, sys\n"
     "code = subprocess.call(sys.argv[2:])\n"
+    "usage = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
     "with open(sys.argv[1], 'w') as out:\n"
-    "    out.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))\n"
+    "    out.write(f'{usage.ru_maxrss} {usage.ru_utime} {usage.ru_stime}')\n"
     "sys.exit(code)\n"
 )
 
@@ -59,6 +61,7 @@ class StageFigures:
 
     stage: str
     wall_s: float
+    cpu_s: float
     peak_rss_mb: float
     rows_in: int | None
     rows_out: int | None
@@ -135,18 +138,20 @@ def make_project(root: Path, overrides: list[str]) -> dict[str, Any]:
     return params
 
 
-def measure(command: list[str], root: Path, gnu_time: bool) -> tuple[float, float, str]:
-    """Run ``command`` in ``root``: (wall seconds, peak RSS in MB, combined output).
+def measure(command: list[str], root: Path, gnu_time: bool) -> tuple[float, float, float, str]:
+    """Run ``command`` in ``root``: (wall s, CPU s, peak RSS in MB, combined output).
 
-    The peak is the largest RSS of any process of the command's tree (GNU time's ``%M``, or
-    ``getrusage(RUSAGE_CHILDREN)`` in a fresh wrapper process when GNU time is absent).
+    The peak is the largest RSS of any process of the command's tree and the CPU time is the
+    user + system seconds of the whole tree (GNU time's ``%M %U %S``, or
+    ``getrusage(RUSAGE_CHILDREN)`` in a fresh wrapper process when GNU time is absent); with
+    other jobs on the machine, CPU seconds vary less than wall seconds.
     """
     with tempfile.TemporaryDirectory() as scratch:
-        peak_file = Path(scratch) / "peak_kb"
+        usage_file = Path(scratch) / "usage"
         if gnu_time:
-            wrapped = [str(GNU_TIME), "-f", "%M", "-o", str(peak_file), *command]
+            wrapped = [str(GNU_TIME), "-f", "%M %U %S", "-o", str(usage_file), *command]
         else:
-            wrapped = [sys.executable, "-c", RUSAGE_WRAPPER, str(peak_file), *command]
+            wrapped = [sys.executable, "-c", RUSAGE_WRAPPER, str(usage_file), *command]
         start = time.perf_counter()
         result = subprocess.run(
             wrapped, cwd=root, env=project_env(root), capture_output=True, text=True
@@ -155,8 +160,9 @@ def measure(command: list[str], root: Path, gnu_time: bool) -> tuple[float, floa
         output = result.stdout + result.stderr
         if result.returncode != 0:
             raise RuntimeError(f"{' '.join(command)} failed:\n{output}")
-        peak_kb = int(peak_file.read_text().split()[-1])
-    return wall, peak_kb / 1024, output
+        # GNU time writes "Command exited with non-zero status" first on failure (raised above).
+        peak_kb, user, system = usage_file.read_text().split()[-3:]
+    return wall, float(user) + float(system), int(peak_kb) / 1024, output
 
 
 def table_rows(path: Path) -> int:
@@ -279,9 +285,10 @@ def run_benchmark(
         else:
             load = os.getloadavg()[0]
             rows_in = count_rows(root, paths["deps"])
-            wall, peak, _ = measure(["dvc", "repro", "--single-item", stage], root, use_gnu_time)
+            command = ["dvc", "repro", "--single-item", stage]
+            wall, cpu, peak, _ = measure(command, root, use_gnu_time)
             rows_out = count_rows(root, paths["outs"])
-            figures.append(StageFigures(stage, wall, peak, rows_in, rows_out, load))
+            figures.append(StageFigures(stage, wall, cpu, peak, rows_in, rows_out, load))
         print(format_row(figures[-1]), flush=True)
         if stage == until:
             break
@@ -297,14 +304,17 @@ def generate_stage(root: Path, params: dict, cache: Path, gnu_time: bool) -> Sta
         return StageFigures(**{**record["figures"], "cached": True})
     clients = params["generate"]["n_train"] + params["generate"]["n_test"]
     load = os.getloadavg()[0]
-    wall, peak, _ = measure(["dvc", "repro", "--single-item", "generate"], root, gnu_time)
+    wall, cpu, peak, _ = measure(["dvc", "repro", "--single-item", "generate"], root, gnu_time)
     rows_out = sum(table_rows(f) for f in synthetic_dir.glob("*.csv"))
-    figures = StageFigures("generate", wall, peak, clients, rows_out, load)
+    figures = StageFigures("generate", wall, cpu, peak, clients, rows_out, load)
     save_to_cache(cache, params["generate"], synthetic_dir, figures)
     return figures
 
 
-HEADER = f"{'stage':<10} {'wall s':>8} {'peak RSS MB':>12} {'rows in':>12} {'rows out':>12} load"
+HEADER = (
+    f"{'stage':<10} {'wall s':>8} {'CPU s':>8} {'peak RSS MB':>12} {'rows in':>12} "
+    f"{'rows out':>12} load"
+)
 
 
 def format_row(figures: StageFigures) -> str:
@@ -315,7 +325,8 @@ def format_row(figures: StageFigures) -> str:
 
     note = " (cached: figures of the run that generated the data)" if figures.cached else ""
     return (
-        f"{figures.stage:<10} {figures.wall_s:>8.1f} {figures.peak_rss_mb:>12,.0f} "
+        f"{figures.stage:<10} {figures.wall_s:>8.1f} {figures.cpu_s:>8.1f} "
+        f"{figures.peak_rss_mb:>12,.0f} "
         f"{rows(figures.rows_in):>12} {rows(figures.rows_out):>12} {figures.load_avg:4.1f}{note}"
     )
 

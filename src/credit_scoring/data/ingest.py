@@ -73,6 +73,7 @@ def _validated_tables(
         }
         logger.info("%s: %d rows, %d finding(s)", table, len(frame), len(table_findings))
         yield table, str(path), frame
+        del frame  # not held while the next table is read
 
 
 def _link_columns(table: str, frame: pd.DataFrame) -> pd.DataFrame:

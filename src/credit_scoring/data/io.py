@@ -17,6 +17,8 @@ from credit_scoring.data import schema
 logger = logging.getLogger(__name__)
 
 RAW_SUFFIXES = (".csv", ".csv.gz")
+# CSV bytes Arrow parses at a time; column types are inferred from the first block.
+ARROW_BLOCK_BYTES = 1 << 24
 # The cells pandas' read_csv reads as missing (its default na_values), for the Arrow reader.
 PANDAS_NA_VALUES = [
     *("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN"),
@@ -73,16 +75,18 @@ def _read_with_arrow(path: Path, header: list[str], categorical: set[str]) -> pd
     """The frame pandas would read (numbers int64 / float64, text as strings), or None.
 
     None when Arrow cannot parse the file or gives a column another type than pandas would:
-    a non-categorical column that is not all numbers, or a header pandas renames.
+    a non-categorical column that is not all numbers (in the first block or after), or a
+    header pandas renames.
     """
     options = pacsv.ConvertOptions(
         column_types={c: pa.string() for c in header if c in categorical},
         strings_can_be_null=True,
         null_values=PANDAS_NA_VALUES,
     )
-    try:
-        arrow = pacsv.read_csv(path, convert_options=options)
-    except (pa.ArrowInvalid, UnicodeDecodeError):
+    try:  # block by block: the CSV text is not all in memory with the parsed table
+        read = pacsv.ReadOptions(block_size=ARROW_BLOCK_BYTES)
+        arrow = pacsv.open_csv(path, read_options=read, convert_options=options).read_all()
+    except (pa.ArrowInvalid, UnicodeDecodeError):  # e.g. text after a first block of numbers
         return None
     numeric = (pa.types.is_int64, pa.types.is_float64, pa.types.is_null)
     as_pandas = all(

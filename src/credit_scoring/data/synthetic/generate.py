@@ -158,7 +158,8 @@ def iter_tables(config: GenerateConfig) -> Iterator[tuple[str, pd.DataFrame]]:
     pos = draw_pos_cash(rng, prev, risk, scale("POS_CASH_balance"))
     payments = config.history_scales.get("installments_payments", 1.0)
     installments = split_payments(rng, draw_installments(rng, prev, pos), payments)
-    yield "POS_CASH_balance", _frame("POS_CASH_balance", _client_keys(pop, prev, pos))
+    pos = _client_keys(pop, prev, pos)  # the only reference left: _frame frees it column by column
+    yield "POS_CASH_balance", _frame("POS_CASH_balance", pos)
     del pos
     cards = draw_credit_cards(rng, prev, risk, scale("credit_card_balance"))
     side = {"bureau": bureau, PREV: prev, "installments": installments, "cards": cards}
