@@ -5,7 +5,7 @@ from pathlib import Path
 from credit_scoring.cli import run_stage, write_json
 from credit_scoring.config import FeaturesConfig, load_params
 from credit_scoring.data import schema
-from credit_scoring.data.io import read_table, write_table
+from credit_scoring.data.io import ParquetTables, read_table, write_table
 from credit_scoring.features import (
     attach_target,
     build_features,
@@ -22,13 +22,14 @@ def main() -> None:
         Path(params["paths"]["interim_dir"]),
         Path(params["paths"]["processed_dir"]),
     )
-    tables = {table: read_table(interim / f"{table}.parquet") for table in schema.TABLES}
-
-    history = build_history_features({t: tables[t] for t in schema.HISTORY_TABLES}, config)
-    application = tables["application_train"]
+    # One side table in memory at a time: each is read, aggregated and dropped.
+    history = build_history_features(ParquetTables(interim, schema.HISTORY_TABLES), config)
+    application = read_table(interim / "application_train.parquet")
     labelled = attach_target(build_features(application, history, config), application)
-    production = build_features(tables["application_test"], history, config)
+    del application
+    production = build_features(read_table(interim / "application_test.parquet"), history, config)
     train, holdout = split_holdout(labelled, **params["split"])
+    del labelled
 
     numeric, categorical = split_feature_kinds(production)
     write_json(

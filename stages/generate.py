@@ -4,13 +4,13 @@ from pathlib import Path
 
 from credit_scoring.cli import run_stage
 from credit_scoring.config import GenerateConfig, load_params
-from credit_scoring.data.synthetic import generate_tables, write_tables
+from credit_scoring.data.synthetic import iter_tables, write_tables
 
 
 def main() -> None:
     params = load_params()
     config = GenerateConfig(**params["generate"])
-    paths = write_tables(generate_tables(config), Path(params["paths"]["synthetic_dir"]))
+    paths = write_tables(iter_tables(config), Path(params["paths"]["synthetic_dir"]))
     print(f"wrote {len(paths)} synthetic tables to {params['paths']['synthetic_dir']}")
 
 

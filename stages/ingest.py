@@ -1,12 +1,10 @@
 """Stage ingest: validate the raw CSVs and write them as typed parquet tables."""
 
-from dataclasses import replace
 from pathlib import Path
 
 from credit_scoring.cli import run_stage, write_json
 from credit_scoring.config import load_params
-from credit_scoring.data.ingest import ingest_tables
-from credit_scoring.data.io import write_table
+from credit_scoring.data.ingest import ingest_to_parquet, stopping_findings
 from credit_scoring.data.validate import findings_table, raise_on_errors
 
 
@@ -14,7 +12,8 @@ def main() -> None:
     params = load_params()
     paths, raw_dir = params["paths"], Path(params["data"]["raw_dir"])
     reports = Path(paths["reports_dir"])
-    result = ingest_tables(raw_dir)
+    fail_on_warnings = params["ingest"]["fail_on_warnings"]
+    result = ingest_to_parquet(raw_dir, Path(paths["interim_dir"]), fail_on_warnings)
 
     reports.mkdir(parents=True, exist_ok=True)
     findings_table(result.findings).to_csv(reports / "data_findings.csv", index=False)
@@ -25,14 +24,9 @@ def main() -> None:
     quality |= {f"rows.{table}": info["rows"] for table, info in result.manifest.items()}
     write_json(quality, reports / "data_quality.json")
 
-    findings = result.findings
-    if params["ingest"]["fail_on_warnings"]:
-        findings = [replace(f, severity="error") for f in findings]
-    raise_on_errors(findings)
-    for table, frame in result.tables.items():
-        write_table(frame, Path(paths["interim_dir"]) / f"{table}.parquet")
+    raise_on_errors(stopping_findings(result.findings, fail_on_warnings))
     print(
-        f"ingested {len(result.tables)} tables from {raw_dir}: {quality['n_warnings']} "
+        f"ingested {len(result.manifest)} tables from {raw_dir}: {quality['n_warnings']} "
         f"warning(s) listed in {reports / 'data_findings.csv'}"
     )
 

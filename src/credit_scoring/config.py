@@ -29,6 +29,10 @@ class GenerateConfig:
         n_test: rows of application_test (unlabelled, plays production).
         target_rate: share of defaulters (TARGET = 1) in application_train.
         history_scale: multiplier on the number of side-table rows per client (1.0 = as profiled).
+        history_scales: per-table multipliers on top of ``history_scale`` (a missing table: 1.0),
+            to match each table's row count to a target (e.g. Kaggle's). For
+            installments_payments it is the mean number of payments per instalment instead
+            (above 1, some instalments are paid in parts; below 1, a share is left out).
     """
 
     seed: int = 42
@@ -36,6 +40,11 @@ class GenerateConfig:
     n_test: int = 2000
     target_rate: float = 0.08
     history_scale: float = 1.0
+    history_scales: dict[str, float] = field(default_factory=dict)
+
+    def table_scale(self, table: str) -> float:
+        """Row multiplier of one side table: ``history_scale`` times its own scale."""
+        return self.history_scale * self.history_scales.get(table, 1.0)
 
 
 @dataclass(frozen=True)

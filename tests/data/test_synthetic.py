@@ -222,8 +222,42 @@ def test_history_scale_scales_the_side_tables(small):
         assert len(bigger[table]) > 1.3 * len(small[table]), table
 
 
+def test_history_scales_scale_one_table_each(small):
+    scales = {"bureau": 2.0, "credit_card_balance": 0.5, "installments_payments": 1.5}
+    scaled = generate_tables(GenerateConfig(**{**SMALL.__dict__, "history_scales": scales}))
+    assert len(scaled["bureau"]) > 1.6 * len(small["bureau"])
+    assert len(scaled["credit_card_balance"]) < 0.7 * len(small["credit_card_balance"])
+    # The other tables keep their size (up to the other draws of the shared random stream).
+    ratio = len(scaled["previous_application"]) / len(small["previous_application"])
+    assert 0.85 < ratio < 1.15
+
+
+def test_instalments_paid_in_parts_sum_to_the_payment(small):
+    """Above 1 payment per instalment, the parts of an instalment add up to its one payment."""
+    scales = {"installments_payments": 1.8}
+    split = generate_tables(GenerateConfig(**{**SMALL.__dict__, "history_scales": scales}))
+    whole, parts = small["installments_payments"], split["installments_payments"]
+    assert 1.6 < len(parts) / len(whole) < 2.0
+    key = [schema.PREVIOUS_ID, "NUM_INSTALMENT_NUMBER"]
+    assert parts[key].drop_duplicates().shape[0] < len(parts)
+    assert (parts["AMT_PAYMENT"] <= parts["AMT_INSTALMENT"] + 0.01).all()
+    assert (parts["DAYS_ENTRY_PAYMENT"] <= -1).all()
+    groups = parts.groupby(key)
+    paid, due = groups["AMT_PAYMENT"].sum(), groups["AMT_INSTALMENT"].first()
+    assert (paid <= due + 0.01 * groups.size()).all()
+    assert ((paid - due).abs() <= 0.01 * groups.size()).mean() > 0.8  # most paid in full
+
+
 @pytest.mark.parametrize(
-    "changes", [{"n_train": 0}, {"target_rate": 0.0}, {"target_rate": 1.0}, {"history_scale": 0}]
+    "changes",
+    [
+        {"n_train": 0},
+        {"target_rate": 0.0},
+        {"target_rate": 1.0},
+        {"history_scale": 0},
+        {"history_scales": {"bureau": 0}},
+        {"history_scales": {"application_train": 2.0}},
+    ],
 )
 def test_impossible_configs_are_rejected(changes):
     with pytest.raises(ValueError):

@@ -4,15 +4,26 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 
 from credit_scoring.data import schema
 
 logger = logging.getLogger(__name__)
 
 RAW_SUFFIXES = (".csv", ".csv.gz")
+# CSV bytes Arrow parses at a time; column types are inferred from the first block.
+ARROW_BLOCK_BYTES = 1 << 24
+# The cells pandas' read_csv reads as missing (its default na_values), for the Arrow reader.
+PANDAS_NA_VALUES = [
+    *("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN"),
+    *("<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"),
+]
 
 
 class RawDataError(ValueError):
@@ -38,21 +49,60 @@ def find_raw_file(raw_dir: Path, table: str) -> Path:
 def read_raw_table(path: Path, table: str) -> pd.DataFrame:
     """Read one raw CSV with string dtype for the schema's categorical columns.
 
-    Numeric columns are parsed by pandas and checked later by the validator, so that a wrong
-    type is reported per column rather than as a parse failure.
+    Numeric columns are parsed as numbers when every value is one, and checked later by the
+    validator, so that a wrong type is reported per column rather than as a parse failure.
+    Arrow's multi-threaded reader parses a well-formed file, text columns kept as Arrow strings
+    (no Python object per cell); any other file (text where numbers are expected, ragged or
+    undecodable lines...) goes to pandas' parser, whose result or error is reported as before.
 
     Raises:
         RawDataError: when the file cannot be parsed as CSV (with the parser's line number).
     """
     categorical = set(schema.categorical_columns(table))
     try:
-        header = pd.read_csv(path, nrows=0).columns
-        dtypes = {c: "string" for c in header if c in categorical}
-        frame = pd.read_csv(path, dtype=dtypes, low_memory=False)
+        header = list(pd.read_csv(path, nrows=0).columns)
+        frame = _read_with_arrow(path, header, categorical)
+        if frame is None:
+            dtypes = {c: "string" for c in header if c in categorical}
+            frame = pd.read_csv(path, dtype=dtypes, low_memory=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
         raise RawDataError(f"{path}: cannot be read as CSV: {exc}") from exc
     logger.info("read %s: %d rows x %d columns", path, len(frame), frame.shape[1])
     return frame
+
+
+def _read_with_arrow(path: Path, header: list[str], categorical: set[str]) -> pd.DataFrame | None:
+    """The frame pandas would read (numbers int64 / float64, text as strings), or None.
+
+    None when Arrow cannot parse the file or gives a column another type than pandas would:
+    a non-categorical column that is not all numbers (in the first block or after), or a
+    header pandas renames.
+    """
+    options = pacsv.ConvertOptions(
+        column_types={c: pa.string() for c in header if c in categorical},
+        strings_can_be_null=True,
+        null_values=PANDAS_NA_VALUES,
+    )
+    try:  # block by block: the CSV text is not all in memory with the parsed table
+        read = pacsv.ReadOptions(block_size=ARROW_BLOCK_BYTES)
+        arrow = pacsv.open_csv(path, read_options=read, convert_options=options).read_all()
+    except (pa.ArrowInvalid, UnicodeDecodeError):  # e.g. text after a first block of numbers
+        return None
+    numeric = (pa.types.is_int64, pa.types.is_float64, pa.types.is_null)
+    as_pandas = all(
+        field.name in categorical or any(is_type(field.type) for is_type in numeric)
+        for field in arrow.schema
+    )
+    if not as_pandas or arrow.column_names != header:
+        return None
+    for i, field in enumerate(arrow.schema):  # all empty: float64 NaN, as pandas reads it
+        if pa.types.is_null(field.type):
+            arrow = arrow.set_column(i, field.name, arrow.column(i).cast(pa.float64()))
+    return arrow.to_pandas(
+        types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get,
+        split_blocks=True,
+        self_destruct=True,
+    )
 
 
 def write_table(frame: pd.DataFrame, path: Path) -> None:
@@ -62,12 +112,48 @@ def write_table(frame: pd.DataFrame, path: Path) -> None:
     frame.to_parquet(path, index=False)
 
 
-def read_table(path: Path) -> pd.DataFrame:
-    """Read a parquet table written by :func:`write_table`."""
+def read_table(path: Path, arrow_strings: bool = False) -> pd.DataFrame:
+    """Read a parquet table written by :func:`write_table`.
+
+    Args:
+        path: the parquet file.
+        arrow_strings: text columns as Arrow-backed strings (no Python object per cell, for
+            tables of millions of rows) instead of the ``string`` dtype they were written with.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: missing (run the stage that writes it: `dvc repro`)")
-    return pd.read_parquet(path)
+    if not arrow_strings:
+        return pd.read_parquet(path)
+    text = pd.StringDtype("pyarrow")
+    return pq.read_table(path).to_pandas(
+        types_mapper={pa.string(): text, pa.large_string(): text}.get,
+        split_blocks=True,
+        self_destruct=True,
+    )
+
+
+class ParquetTables(Mapping[str, pd.DataFrame]):
+    """The tables of a folder of parquet files, each read when asked for and not kept.
+
+    A caller that aggregates one table at a time and drops it holds one table in memory (text
+    columns as Arrow strings, see :func:`read_table`).
+    """
+
+    def __init__(self, folder: Path, tables: Iterable[str]):
+        self.folder = Path(folder)
+        self.tables = tuple(tables)
+
+    def __getitem__(self, table: str) -> pd.DataFrame:
+        if table not in self.tables:
+            raise KeyError(table)
+        return read_table(self.folder / f"{table}.parquet", arrow_strings=True)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.tables)
+
+    def __len__(self) -> int:
+        return len(self.tables)
 
 
 def file_sha256(path: Path, chunk_size: int = 1 << 20) -> str:

@@ -18,6 +18,6 @@ the same tables. The recipe:
 * application_test comes from the same process with a mild drift in a few columns.
 """
 
-from credit_scoring.data.synthetic.generate import generate_tables, write_tables
+from credit_scoring.data.synthetic.generate import generate_tables, iter_tables, write_tables
 
-__all__ = ["generate_tables", "write_tables"]
+__all__ = ["generate_tables", "iter_tables", "write_tables"]

@@ -206,6 +206,11 @@ def draw_category(
     return categories[choose(rng, logits)]
 
 
+def labels(choices: Sequence[str], index: np.ndarray) -> np.ndarray:
+    """Object array of ``choices[index]`` sharing one str per label (not one per row)."""
+    return np.array(choices, dtype=object)[index]
+
+
 def missing_mask(rng: np.random.Generator, n: int, rate: float, terms: Terms = ()) -> np.ndarray:
     """Missing-value mask with the given rate; drivers with positive weight raise missingness."""
     if rate <= 0:

@@ -25,6 +25,7 @@ from credit_scoring.data.synthetic.distributions import (
     from_frequencies,
     from_quantiles,
     from_score,
+    labels,
     normal_score,
     pick,
     round_to,
@@ -36,6 +37,8 @@ from credit_scoring.data.synthetic.distributions import (
 COVERAGE = {"bureau": 0.6, "previous_application": 0.78, "bureau_balance": 0.65}
 # bureau_balance records whose statuses are all unknown (X), or unknown for the older half.
 X_ALL_SHARE, X_HALF_SHARE = 0.25, 0.3
+# bureau_balance STATUS labels by code: months late 0-5, unknown, closed.
+BALANCE_STATUSES = ("0", "1", "2", "3", "4", "5", "X", "C")
 # NAME_CONTRACT_STATUS of previous applications by contract type (Approved, Canceled, Refused,
 # Unused offer): shares in the real sample.
 PREV_STATUSES = ("Approved", "Canceled", "Refused", "Unused offer")
@@ -109,7 +112,7 @@ def _credit_state(rng, risk: np.ndarray, recency: np.ndarray, card: np.ndarray) 
     freqs = column_facts("bureau", "CREDIT_ACTIVE")["frequencies"]
     active = bernoulli(rng, 3.0 * recency + 0.8 * card + 0.5 * risk, freqs["Active"])
     sold = ~active & (rng.random(risk.size) < freqs.get("Sold", 0.0))
-    return np.select([active, sold], ["Active", "Sold"], "Closed").astype(object)
+    return labels(("Closed", "Active", "Sold"), np.select([active, sold], [1, 2], 0))
 
 
 def _bureau_dates(rng: np.random.Generator, out: dict, card: np.ndarray) -> None:
@@ -183,14 +186,14 @@ def draw_bureau_balance(rng: np.random.Generator, bureau: dict, risk: np.ndarray
     late_odds = 1.5 * risk[bureau["owner"]] + 0.8 * rng.standard_normal(m)
     late = bernoulli(rng, late_odds[record], 0.03)
     level = np.minimum(rng.geometric(0.7, month.size), 5)
-    status = np.where(late, level.astype(str), "0").astype(object)
-    status[month < unknown_from[record]] = "X"
-    status[month > closing[record]] = "C"
-    overdue = bureau["CREDIT_DAY_OVERDUE"][record]
-    now_late = (month == 0) & (overdue > 0)
-    status[now_late] = np.minimum(1 + overdue[now_late] // 30, 5).astype(int).astype(str)
+    code = np.where(late, level, 0).astype(np.int8)
+    code[month < unknown_from[record]] = BALANCE_STATUSES.index("X")
+    code[month > closing[record]] = BALANCE_STATUSES.index("C")
+    now = np.flatnonzero(month == 0)
+    overdue = bureau["CREDIT_DAY_OVERDUE"][record[now]]
+    code[now[overdue > 0]] = np.minimum(1 + overdue[overdue > 0] // 30, 5)
     ids = bureau["SK_ID_BUREAU"][record]
-    return {"SK_ID_BUREAU": ids, "MONTHS_BALANCE": month, "STATUS": status, "record": record}
+    return {"SK_ID_BUREAU": ids, "MONTHS_BALANCE": month, "STATUS": labels(BALANCE_STATUSES, code)}
 
 
 PREV = "previous_application"
@@ -280,11 +283,13 @@ def _prev_labels(rng: np.random.Generator, out: dict) -> None:
     out["CODE_REJECT_REASON"] = np.select([refused, unused], [reason, "CLIENT"], "XAP")
     out["NAME_CLIENT_TYPE"] = _client_type(rng, out["owner"], out["DAYS_DECISION"])
     out["NAME_GOODS_CATEGORY"] = np.where(consumer, draw("NAME_GOODS_CATEGORY", _not_xna), "XNA")
-    out["NAME_PORTFOLIO"] = np.select(
-        [dead, cash, consumer, revolving], ["XNA", "Cash", "POS", "Cards"], "XNA"
+    out["NAME_PORTFOLIO"] = labels(
+        ("XNA", "Cash", "POS", "Cards"), np.select([dead, cash, consumer, revolving], [0, 1, 2, 3])
     )
-    product = np.where(rng.random(m) < 0.75, "x-sell", "walk-in")
-    out["NAME_PRODUCT_TYPE"] = np.where(cash & ~dead, product, "XNA")
+    walk_in = rng.random(m) >= 0.75
+    out["NAME_PRODUCT_TYPE"] = labels(
+        ("x-sell", "walk-in", "XNA"), np.where(cash & ~dead, walk_in.astype(np.int8), 2)
+    )
     industry = draw("NAME_SELLER_INDUSTRY", _not_xna)
     out["NAME_SELLER_INDUSTRY"] = np.where(consumer, industry, "XNA")
     yield_group = draw("NAME_YIELD_GROUP", _not_xna)
@@ -315,8 +320,8 @@ def _client_type(rng: np.random.Generator, owner: np.ndarray, decision: np.ndarr
     opens_group[1:] = owner[order][1:] != owner[order][:-1]
     first = np.zeros(owner.size, dtype=bool)
     first[order[opens_group]] = True
-    again = np.where(rng.random(owner.size) < 0.9, "Repeater", "Refreshed")
-    return np.where(first, "New", again).astype(object)
+    refreshed = rng.random(owner.size) >= 0.9
+    return labels(("Repeater", "Refreshed", "New"), np.where(first, 2, refreshed.astype(np.int8)))
 
 
 def _product_combination(rng: np.random.Generator, ctype: np.ndarray, dead: np.ndarray):
@@ -386,34 +391,12 @@ def draw_pos_cash(rng: np.random.Generator, prev: dict, risk: np.ndarray, scale:
         "MONTHS_BALANCE": first_month[loan] + step,
         "CNT_INSTALMENT": np.where(blank, np.nan, months[loan].astype(float)),
         "CNT_INSTALMENT_FUTURE": np.where(blank, np.nan, future),
-        "NAME_CONTRACT_STATUS": np.where(future == 0, "Completed", "Active").astype(object),
+        "NAME_CONTRACT_STATUS": labels(("Active", "Completed"), (future == 0).astype(np.int8)),
         "SK_DPD": dpd,
         "SK_DPD_DEF": np.where(rng.random(loan.size) < 0.25, dpd, 0),
         "step": step,
         "due": first_due[loan] + np.round(step * DAYS_PER_MONTH),
         "live": future > 0,
-    }
-
-
-def draw_installments(rng: np.random.Generator, prev: dict, pos: dict) -> dict:
-    """One instalment per due POS month: paid late on late months, sometimes short."""
-    rows = np.flatnonzero(pos["live"] & (pos["due"] <= -1))
-    due, dpd, n = pos["due"][rows], pos["SK_DPD"][rows], rows.size
-    prev_row = pos["prev_row"][rows]
-    late = dpd > 0
-    entry = np.minimum(due + np.where(late, dpd, -rng.integers(0, 15, n)), -1)
-    amount = np.round(prev["AMT_ANNUITY"][prev_row], 2)
-    short = (late & (rng.random(n) < 0.4)) | (rng.random(n) < 0.01)
-    versions = column_facts("installments_payments", "NUM_INSTALMENT_VERSION")["frequencies"]
-    versions = {k: v for k, v in versions.items() if float(k) > 0}
-    return {
-        "prev_row": prev_row,
-        "NUM_INSTALMENT_VERSION": from_frequencies(versions, rng.random(n)),
-        "NUM_INSTALMENT_NUMBER": pos["step"][rows] + 1,
-        "DAYS_INSTALMENT": due,
-        "DAYS_ENTRY_PAYMENT": entry,
-        "AMT_INSTALMENT": amount,
-        "AMT_PAYMENT": np.where(short, amount * rng.uniform(0.1, 0.95, n), amount),
     }
 
 
@@ -451,7 +434,7 @@ def draw_credit_cards(
     out["SK_DPD"] = dpd
     out["SK_DPD_DEF"] = np.where(rng.random(n) < 0.5, np.minimum(dpd, rng.integers(1, 3, n)), 0)
     closed = (rng.random(cards.size) < 0.08)[card] & (position == keep[card] - 1)
-    out["NAME_CONTRACT_STATUS"] = np.where(closed, "Completed", "Active").astype(object)
+    out["NAME_CONTRACT_STATUS"] = labels(("Active", "Completed"), closed.astype(np.int8))
     return out
 
 
