@@ -20,7 +20,7 @@ from credit_scoring.governance.model_card import render_model_card
 from ..conftest import Project, make_project
 
 TAG = "model-v1"
-CHANGED_C = "train.models.logreg.grid.model__C=[1.0]"
+CHANGED_C = "train.models.logreg.grid.0.model__C=[1.0]"
 FAMILIES = ("lightgbm", "logreg", "random_forest", "xgboost")
 # Outputs of the tiny run whose md5 must differ in a rerun, each for a documented reason.
 RUN_SPECIFIC = {
