@@ -22,6 +22,44 @@ from credit_scoring.features.common import (
     slug,
 )
 
+# Statistics of the ACTIVE and CLOSED credits apart: (column, functions) per CREDIT_ACTIVE value.
+# The debt of active credits is BUREAU_ACTIVE_DEBT_SUM.
+STATUS_SPLIT_STATS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
+    "Active": (
+        ("DAYS_CREDIT", ("min", "max", "mean")),
+        ("DAYS_CREDIT_ENDDATE", ("max", "mean")),
+        ("DAYS_CREDIT_UPDATE", ("mean",)),
+        ("AMT_CREDIT_SUM", ("sum", "mean", "max")),
+        ("AMT_CREDIT_SUM_DEBT", ("mean", "max")),
+        ("AMT_CREDIT_SUM_LIMIT", ("sum",)),
+        ("AMT_CREDIT_SUM_OVERDUE", ("sum",)),
+        ("AMT_ANNUITY", ("sum",)),
+    ),
+    "Closed": (
+        ("DAYS_CREDIT", ("min", "max", "mean")),
+        ("DAYS_ENDDATE_FACT", ("max", "mean")),
+        ("DAYS_CREDIT_UPDATE", ("mean",)),
+        ("AMT_CREDIT_SUM", ("sum", "mean", "max")),
+        ("AMT_CREDIT_SUM_DEBT", ("sum",)),
+    ),
+}
+
+
+def _status_split(work: dict[str, pd.Series | np.ndarray], status: pd.Series) -> list[Agg]:
+    """Add the columns of :data:`STATUS_SPLIT_STATS` masked to each status to ``work``.
+
+    Returns:
+        Their aggregations, named ``BUREAU_<STATUS>_<column>_<FUNCTION>``.
+    """
+    specs: list[Agg] = []
+    for value, stats in STATUS_SPLIT_STATS.items():
+        mask = equals(status, value)
+        for column, functions in stats:
+            source = f"{slug(value)}_{column}"
+            work[source] = work[column].where(mask)
+            specs += [(f"BUREAU_{source}_{f.upper()}", source, f) for f in functions]
+    return specs
+
 
 def bureau_features(bureau: pd.DataFrame, config: FeaturesConfig) -> pd.DataFrame:
     """Aggregate bureau (credits at other institutions) per client, prefix BUREAU_.
@@ -31,7 +69,8 @@ def bureau_features(bureau: pd.DataFrame, config: FeaturesConfig) -> pd.DataFram
         config: recent window (``recent_days`` on DAYS_CREDIT).
 
     Returns:
-        One row per client with counts, amounts, overdue stats, ratios and recent stats.
+        One row per client with counts, amounts, overdue stats, ratios, recent stats and the
+        stats of active and closed credits apart (:data:`STATUS_SPLIT_STATS`).
     """
     status_levels = schema.known_categories("bureau", "CREDIT_ACTIVE")
     status_names = [f"BUREAU_{slug(v)}_COUNT" for v in status_levels]
@@ -42,6 +81,8 @@ def bureau_features(bureau: pd.DataFrame, config: FeaturesConfig) -> pd.DataFram
         for c in (
             "DAYS_CREDIT",
             "DAYS_CREDIT_ENDDATE",
+            "DAYS_ENDDATE_FACT",
+            "DAYS_CREDIT_UPDATE",
             "CREDIT_DAY_OVERDUE",
             "AMT_CREDIT_MAX_OVERDUE",
             "CNT_CREDIT_PROLONG",
@@ -77,6 +118,12 @@ def bureau_features(bureau: pd.DataFrame, config: FeaturesConfig) -> pd.DataFram
         ("BUREAU_DAYS_CREDIT_MEAN", "DAYS_CREDIT", "mean"),
         ("BUREAU_DAYS_CREDIT_ENDDATE_MAX", "DAYS_CREDIT_ENDDATE", "max"),
         ("BUREAU_DAYS_CREDIT_ENDDATE_MEAN", "DAYS_CREDIT_ENDDATE", "mean"),
+        ("BUREAU_DAYS_ENDDATE_FACT_MIN", "DAYS_ENDDATE_FACT", "min"),
+        ("BUREAU_DAYS_ENDDATE_FACT_MAX", "DAYS_ENDDATE_FACT", "max"),
+        ("BUREAU_DAYS_ENDDATE_FACT_MEAN", "DAYS_ENDDATE_FACT", "mean"),
+        ("BUREAU_DAYS_CREDIT_UPDATE_MIN", "DAYS_CREDIT_UPDATE", "min"),
+        ("BUREAU_DAYS_CREDIT_UPDATE_MAX", "DAYS_CREDIT_UPDATE", "max"),
+        ("BUREAU_DAYS_CREDIT_UPDATE_MEAN", "DAYS_CREDIT_UPDATE", "mean"),
         ("BUREAU_CREDIT_DAY_OVERDUE_MAX", "CREDIT_DAY_OVERDUE", "max"),
         ("BUREAU_CREDIT_DAY_OVERDUE_MEAN", "CREDIT_DAY_OVERDUE", "mean"),
         ("BUREAU_OVERDUE_COUNT", "OVERDUE", "sum"),
@@ -96,6 +143,7 @@ def bureau_features(bureau: pd.DataFrame, config: FeaturesConfig) -> pd.DataFram
         ("BUREAU_RECENT_COUNT", "RECENT", "sum"),
         ("BUREAU_RECENT_AMT_CREDIT_SUM_SUM", "RECENT_AMT_CREDIT_SUM", "sum"),
     ]
+    specs += _status_split(work, bureau["CREDIT_ACTIVE"])
     out = group_agg(work, bureau[CLIENT_ID], specs)
     out["BUREAU_ACTIVE_SHARE"] = safe_ratio(out["BUREAU_ACTIVE_COUNT"], out["BUREAU_COUNT"])
     out["BUREAU_RECENT_SHARE"] = safe_ratio(out["BUREAU_RECENT_COUNT"], out["BUREAU_COUNT"])
@@ -104,6 +152,9 @@ def bureau_features(bureau: pd.DataFrame, config: FeaturesConfig) -> pd.DataFram
     )
     out["BUREAU_OVERDUE_DEBT_RATIO"] = safe_ratio(
         out["BUREAU_AMT_CREDIT_SUM_OVERDUE_SUM"], out["BUREAU_AMT_CREDIT_SUM_DEBT_SUM"]
+    )
+    out["BUREAU_ACTIVE_DEBT_CREDIT_RATIO"] = safe_ratio(
+        out["BUREAU_ACTIVE_DEBT_SUM"], out["BUREAU_ACTIVE_AMT_CREDIT_SUM_SUM"]
     )
     return out
 

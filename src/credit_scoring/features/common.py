@@ -39,7 +39,13 @@ ADDRESS_FLAGS = (
     "LIVE_CITY_NOT_WORK_CITY",
 )
 # previous_application day columns aggregated here that use the 365243 placeholder ("never").
-PREV_PLACEHOLDER_DAYS = ("DAYS_LAST_DUE_1ST_VERSION", "DAYS_TERMINATION")
+PREV_PLACEHOLDER_DAYS = (
+    "DAYS_FIRST_DRAWING",
+    "DAYS_FIRST_DUE",
+    "DAYS_LAST_DUE_1ST_VERSION",
+    "DAYS_LAST_DUE",
+    "DAYS_TERMINATION",
+)
 BUREAU_TOP_CREDIT_TYPES = 5
 
 # One aggregation: (output column, source column or None for the group size, function).
