@@ -13,6 +13,7 @@ from credit_scoring.features.common import (
     BUREAU_TOP_CREDIT_TYPES,
     CLIENT_ID,
     Agg,
+    SplitStats,
     category_codes,
     category_indicators,
     equals,
@@ -20,11 +21,12 @@ from credit_scoring.features.common import (
     numeric_values,
     safe_ratio,
     slug,
+    split_aggregations,
 )
 
 # Statistics of the ACTIVE and CLOSED credits apart: (column, functions) per CREDIT_ACTIVE value.
 # The debt of active credits is BUREAU_ACTIVE_DEBT_SUM.
-STATUS_SPLIT_STATS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
+STATUS_SPLIT_STATS: SplitStats = {
     "Active": (
         ("DAYS_CREDIT", ("min", "max", "mean")),
         ("DAYS_CREDIT_ENDDATE", ("max", "mean")),
@@ -43,22 +45,6 @@ STATUS_SPLIT_STATS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
         ("AMT_CREDIT_SUM_DEBT", ("sum",)),
     ),
 }
-
-
-def _status_split(work: dict[str, pd.Series | np.ndarray], status: pd.Series) -> list[Agg]:
-    """Add the columns of :data:`STATUS_SPLIT_STATS` masked to each status to ``work``.
-
-    Returns:
-        Their aggregations, named ``BUREAU_<STATUS>_<column>_<FUNCTION>``.
-    """
-    specs: list[Agg] = []
-    for value, stats in STATUS_SPLIT_STATS.items():
-        mask = equals(status, value)
-        for column, functions in stats:
-            source = f"{slug(value)}_{column}"
-            work[source] = work[column].where(mask)
-            specs += [(f"BUREAU_{source}_{f.upper()}", source, f) for f in functions]
-    return specs
 
 
 def bureau_features(bureau: pd.DataFrame, config: FeaturesConfig) -> pd.DataFrame:
@@ -143,7 +129,7 @@ def bureau_features(bureau: pd.DataFrame, config: FeaturesConfig) -> pd.DataFram
         ("BUREAU_RECENT_COUNT", "RECENT", "sum"),
         ("BUREAU_RECENT_AMT_CREDIT_SUM_SUM", "RECENT_AMT_CREDIT_SUM", "sum"),
     ]
-    specs += _status_split(work, bureau["CREDIT_ACTIVE"])
+    specs += split_aggregations(work, bureau["CREDIT_ACTIVE"], STATUS_SPLIT_STATS, "BUREAU")
     out = group_agg(work, bureau[CLIENT_ID], specs)
     out["BUREAU_ACTIVE_SHARE"] = safe_ratio(out["BUREAU_ACTIVE_COUNT"], out["BUREAU_COUNT"])
     out["BUREAU_RECENT_SHARE"] = safe_ratio(out["BUREAU_RECENT_COUNT"], out["BUREAU_COUNT"])

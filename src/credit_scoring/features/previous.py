@@ -11,17 +11,19 @@ from credit_scoring.features.common import (
     CLIENT_ID,
     PREV_PLACEHOLDER_DAYS,
     Agg,
+    SplitStats,
     category_indicators,
     equals,
     group_agg,
     numeric_values,
     safe_ratio,
     slug,
+    split_aggregations,
 )
 
 # Statistics of the approved and refused applications apart: (column, functions) per status.
 # PREV_APPROVED_AMT_CREDIT_SUM and PREV_REFUSED_DAYS_DECISION_MAX are built separately.
-STATUS_SPLIT_STATS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
+STATUS_SPLIT_STATS: SplitStats = {
     "Approved": (
         ("AMT_ANNUITY", ("mean", "max")),
         ("AMT_APPLICATION", ("mean", "max")),
@@ -44,22 +46,6 @@ SHARE_COLUMNS = {
     "NAME_CLIENT_TYPE": "CLIENT",
     "NAME_PRODUCT_TYPE": "PRODUCT",
 }
-
-
-def _status_split(work: dict[str, pd.Series | np.ndarray], status: pd.Series) -> list[Agg]:
-    """Add the columns of :data:`STATUS_SPLIT_STATS` masked to each status to ``work``.
-
-    Returns:
-        Their aggregations, named ``PREV_<STATUS>_<column>_<FUNCTION>``.
-    """
-    specs: list[Agg] = []
-    for value, stats in STATUS_SPLIT_STATS.items():
-        mask = equals(status, value)
-        for column, functions in stats:
-            source = f"{slug(value)}_{column}"
-            work[source] = work[column].where(mask)
-            specs += [(f"PREV_{source}_{f.upper()}", source, f) for f in functions]
-    return specs
 
 
 def _share_indicators(prev: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -169,7 +155,7 @@ def previous_features(prev: pd.DataFrame, config: FeaturesConfig) -> pd.DataFram
         ("PREV_RECENT_COUNT", "RECENT", "sum"),
         ("PREV_RECENT_REFUSED_COUNT", "RECENT_REFUSED", "sum"),
     ]
-    specs += _status_split(work, prev["NAME_CONTRACT_STATUS"])
+    specs += split_aggregations(work, prev["NAME_CONTRACT_STATUS"], STATUS_SPLIT_STATS, "PREV")
     specs += [(name, name, "mean") for name in shares]
     out = group_agg(work, prev[CLIENT_ID], specs)
     out["PREV_APPROVED_SHARE"] = safe_ratio(out["PREV_APPROVED_COUNT"], out["PREV_COUNT"])
