@@ -17,6 +17,8 @@ from credit_scoring.features import (
     history_feature_columns,
     split_feature_kinds,
 )
+from credit_scoring.features.debt_income import DEBT_INCOME_COLUMNS
+from credit_scoring.features.installments import installments_features
 
 CONFIG = FeaturesConfig(recent_months=12, recent_days=365)
 DTYPES = {"int": "int64", "float": "float64", "category": "string"}
@@ -93,9 +95,11 @@ def history_tables() -> dict[str, pd.DataFrame]:
                 "CREDIT_TYPE": "Consumer credit",
                 "DAYS_CREDIT": -100,
                 "CREDIT_DAY_OVERDUE": 10,
+                "DAYS_CREDIT_UPDATE": -5,
                 "AMT_CREDIT_SUM": 1_000.0,
                 "AMT_CREDIT_SUM_DEBT": 500.0,
                 "AMT_CREDIT_SUM_OVERDUE": 50.0,
+                "AMT_ANNUITY": 100.0,
             },
             {
                 "SK_ID_CURR": 1,
@@ -103,6 +107,8 @@ def history_tables() -> dict[str, pd.DataFrame]:
                 "CREDIT_ACTIVE": "Closed",
                 "CREDIT_TYPE": "Credit card",
                 "DAYS_CREDIT": -800,
+                "DAYS_ENDDATE_FACT": -350.0,
+                "DAYS_CREDIT_UPDATE": -300,
                 "AMT_CREDIT_SUM": 3_000.0,
                 "AMT_CREDIT_SUM_DEBT": 0.0,
                 "AMT_CREDIT_SUM_OVERDUE": 0.0,
@@ -140,10 +146,17 @@ def history_tables() -> dict[str, pd.DataFrame]:
                 "SK_ID_CURR": 1,
                 "SK_ID_PREV": 101,
                 "NAME_CONTRACT_STATUS": "Approved",
+                "NAME_CONTRACT_TYPE": "Cash loans",
+                "NAME_YIELD_GROUP": "middle",
+                "NAME_CLIENT_TYPE": "Repeater",
+                "AMT_ANNUITY": 100.0,
                 "AMT_APPLICATION": 900.0,
                 "AMT_CREDIT": 1_000.0,
                 "CNT_PAYMENT": 12.0,
                 "DAYS_DECISION": -100,
+                "DAYS_FIRST_DRAWING": float(schema.DAYS_EMPLOYED_ANOMALY),
+                "DAYS_FIRST_DUE": -90.0,
+                "DAYS_LAST_DUE": -20.0,
                 "DAYS_TERMINATION": float(schema.DAYS_EMPLOYED_ANOMALY),
             },
             {
@@ -151,9 +164,14 @@ def history_tables() -> dict[str, pd.DataFrame]:
                 "SK_ID_PREV": 102,
                 "NAME_CONTRACT_STATUS": "Refused",
                 "CODE_REJECT_REASON": "HC",
+                "NAME_CONTRACT_TYPE": "Consumer loans",
+                "NAME_YIELD_GROUP": "XNA",
+                "NAME_CLIENT_TYPE": "New",
+                "AMT_ANNUITY": 50.0,
                 "AMT_APPLICATION": 500.0,
                 "AMT_CREDIT": 0.0,
                 "DAYS_DECISION": -400,
+                "DAYS_LAST_DUE": float(schema.DAYS_EMPLOYED_ANOMALY),
                 "DAYS_TERMINATION": -30.0,
             },
             {
@@ -161,6 +179,10 @@ def history_tables() -> dict[str, pd.DataFrame]:
                 "SK_ID_PREV": 103,
                 "NAME_CONTRACT_STATUS": "Refused",
                 "CODE_REJECT_REASON": "SCO",
+                "NAME_CONTRACT_TYPE": "Cash loans",
+                "NAME_YIELD_GROUP": "high",
+                "NAME_CLIENT_TYPE": "Repeater",
+                "AMT_ANNUITY": 150.0,
                 "AMT_APPLICATION": 2_000.0,
                 "AMT_CREDIT": 1_000.0,
                 "CNT_PAYMENT": 24.0,
@@ -194,11 +216,12 @@ def history_tables() -> dict[str, pd.DataFrame]:
             for p, m, d, s, f in pos_rows
         ],
     )
+    # One payment per instalment here (split and missing payments: test_instalment_*).
     inst_rows = [
-        (1, 100.0, 100.0, -10.0, -12.0),
-        (1, 100.0, 50.0, -40.0, -35.0),
-        (1, 200.0, 200.0, -400.0, -390.0),
-        (2, 0.0, 0.0, -20.0, np.nan),
+        (1, 1, 100.0, 100.0, -10.0, -12.0),
+        (1, 2, 100.0, 50.0, -40.0, -35.0),
+        (1, 3, 200.0, 200.0, -400.0, -390.0),
+        (2, 1, 0.0, 0.0, -20.0, np.nan),
     ]
     installments = make_frame(
         "installments_payments",
@@ -206,15 +229,21 @@ def history_tables() -> dict[str, pd.DataFrame]:
             {
                 "SK_ID_CURR": c,
                 "SK_ID_PREV": 100 * c,
+                "NUM_INSTALMENT_NUMBER": number,
+                "NUM_INSTALMENT_VERSION": 1.0,
                 "AMT_INSTALMENT": due,
                 "AMT_PAYMENT": paid,
                 "DAYS_INSTALMENT": day_due,
                 "DAYS_ENTRY_PAYMENT": day_paid,
             }
-            for c, due, paid, day_due, day_paid in inst_rows
+            for c, number, due, paid, day_due, day_paid in inst_rows
         ],
     )
-    cc_rows = [(-1, 500.0, 1_000, 0), (-2, 900.0, 1_000, 3), (-15, 0.0, 0, 0)]
+    cc_rows = [
+        (-1, 500.0, 1_000, 0, 2.0, 1.0),
+        (-2, 900.0, 1_000, 3, 0.0, 3.0),
+        (-15, 0.0, 0, 0, np.nan, np.nan),
+    ]
     credit_card = make_frame(
         "credit_card_balance",
         [
@@ -225,8 +254,10 @@ def history_tables() -> dict[str, pd.DataFrame]:
                 "AMT_BALANCE": b,
                 "AMT_CREDIT_LIMIT_ACTUAL": lim,
                 "SK_DPD": d,
+                "CNT_DRAWINGS_ATM_CURRENT": atm,
+                "CNT_DRAWINGS_POS_CURRENT": pos,
             }
-            for m, b, lim, d in cc_rows
+            for m, b, lim, d, atm, pos in cc_rows
         ],
     )
     return {
@@ -395,11 +426,26 @@ def test_application_features_types_and_no_target() -> None:
         (1, "BUREAU_TYPE_CREDIT_CARD_COUNT", 1),
         (1, "BUREAU_RECENT_COUNT", 1),
         (1, "BUREAU_RECENT_AMT_CREDIT_SUM_SUM", 1_000),
+        (1, "BUREAU_ACTIVE_AMT_CREDIT_SUM_SUM", 1_000),
+        (1, "BUREAU_ACTIVE_DAYS_CREDIT_MEAN", -100),
+        (1, "BUREAU_ACTIVE_DAYS_CREDIT_UPDATE_MEAN", -5),
+        (1, "BUREAU_ACTIVE_AMT_ANNUITY_SUM", 100),
+        (1, "BUREAU_ACTIVE_DEBT_CREDIT_RATIO", 0.5),
+        (1, "BUREAU_CLOSED_COUNT", 1),
+        (1, "BUREAU_CLOSED_AMT_CREDIT_SUM_SUM", 3_000),
+        (1, "BUREAU_CLOSED_DAYS_CREDIT_MIN", -800),
+        (1, "BUREAU_CLOSED_DAYS_ENDDATE_FACT_MAX", -350),
+        (1, "BUREAU_DAYS_ENDDATE_FACT_MEAN", -350),  # the active credit has none
+        (1, "BUREAU_DAYS_CREDIT_UPDATE_MEAN", -152.5),
+        (1, "BUREAU_DAYS_CREDIT_UPDATE_MIN", -300),
         (2, "BUREAU_ACTIVE_SHARE", 1.0),
         (2, "BUREAU_DEBT_CREDIT_RATIO", 0.8),
         (2, "BUREAU_TYPE_OTHER_COUNT", 1),
         (2, "BUREAU_RECENT_COUNT", 0),
         (2, "BUREAU_RECENT_AMT_CREDIT_SUM_SUM", np.nan),
+        (2, "BUREAU_ACTIVE_DEBT_CREDIT_RATIO", 0.8),
+        (2, "BUREAU_CLOSED_COUNT", 0),
+        (2, "BUREAU_CLOSED_AMT_CREDIT_SUM_SUM", np.nan),  # no closed credit
         (3, "BUREAU_COUNT", 0),
         (3, "BUREAU_ACTIVE_SHARE", np.nan),
     ],
@@ -448,11 +494,36 @@ def test_bureau_balance_rollup(history: pd.DataFrame, client: int, feature: str,
         (1, "PREV_DAYS_TERMINATION_MAX", -30),  # 365243 placeholder ignored
         (1, "PREV_RECENT_COUNT", 2),
         (1, "PREV_RECENT_REFUSED_SHARE", 0.5),
+        (1, "PREV_APPROVED_AMT_APPLICATION_MEAN", 900),
+        (1, "PREV_APPROVED_AMT_ANNUITY_MEAN", 100),
+        (1, "PREV_APPROVED_APPLICATION_CREDIT_RATIO_MEAN", 0.9),
+        (1, "PREV_APPROVED_CNT_PAYMENT_MEAN", 12),
+        (1, "PREV_APPROVED_DAYS_DECISION_MAX", -100),
+        (1, "PREV_REFUSED_AMT_APPLICATION_MEAN", 1_250),
+        (1, "PREV_REFUSED_AMT_APPLICATION_MAX", 2_000),
+        (1, "PREV_REFUSED_AMT_ANNUITY_MEAN", 100),
+        (1, "PREV_REFUSED_APPLICATION_CREDIT_RATIO_MEAN", 2.0),  # credit 0 -> skipped
+        (1, "PREV_REFUSED_CNT_PAYMENT_MEAN", 24),
+        (1, "PREV_CONTRACT_CASH_LOANS_SHARE", 2 / 3),
+        (1, "PREV_CONTRACT_CONSUMER_LOANS_SHARE", 1 / 3),
+        (1, "PREV_YIELD_HIGH_SHARE", 1 / 3),
+        (1, "PREV_YIELD_MIDDLE_SHARE", 1 / 3),
+        (1, "PREV_YIELD_LOW_NORMAL_SHARE", 0),
+        (1, "PREV_CLIENT_REPEATER_SHARE", 2 / 3),
+        (1, "PREV_CLIENT_NEW_SHARE", 1 / 3),
+        (1, "PREV_PRODUCT_X_SELL_SHARE", 0),  # not given: missing
+        (1, "PREV_DAYS_FIRST_DRAWING_MAX", np.nan),  # 365243 placeholder only
+        (1, "PREV_DAYS_FIRST_DUE_MIN", -90),
+        (1, "PREV_DAYS_LAST_DUE_MAX", -20),  # 365243 placeholder ignored
+        (1, "PREV_DAYS_LAST_DUE_MEAN", -20),
         (3, "PREV_COUNT", 1),
         (3, "PREV_CANCELED_COUNT", 1),
         (3, "PREV_REFUSED_SHARE", 0.0),
+        (3, "PREV_CONTRACT_CASH_LOANS_SHARE", 0.0),
+        (3, "PREV_APPROVED_AMT_CREDIT_MEAN", np.nan),
         (2, "PREV_COUNT", 0),
         (2, "PREV_REFUSED_SHARE", np.nan),
+        (2, "PREV_YIELD_HIGH_SHARE", np.nan),
     ],
 )
 def test_previous_application_aggregates(history: pd.DataFrame, client: int, feature, expected):
@@ -473,6 +544,10 @@ def test_previous_application_aggregates(history: pd.DataFrame, client: int, fea
         ("POS_RECENT_MONTHS_COUNT", 3),
         ("POS_RECENT_SK_DPD_MAX", 5),
         ("POS_RECENT_DPD_SHARE", 1 / 3),
+        ("POS_STATUS_ACTIVE_SHARE", 0.75),
+        ("POS_STATUS_COMPLETED_SHARE", 0.25),
+        ("POS_STATUS_SIGNED_SHARE", 0.0),
+        ("POS_STATUS_RETURNED_TO_THE_STORE_SHARE", 0.0),
     ],
 )
 def test_pos_cash_aggregates(history: pd.DataFrame, feature: str, expected: float) -> None:
@@ -498,15 +573,108 @@ def test_pos_cash_aggregates(history: pd.DataFrame, feature: str, expected: floa
         (1, "INST_RECENT_PAYMENT_RATIO_MEAN", 0.75),
         (1, "INST_RECENT_DAYS_LATE_MEAN", 2.5),
         (1, "INST_RECENT_LATE_SHARE", 0.5),
+        (1, "INST_MISSED_COUNT", 0),
         (2, "INST_COUNT", 1),
         (2, "INST_PAYMENT_RATIO_MEAN", np.nan),  # instalment of 0
-        (2, "INST_LATE_SHARE", np.nan),  # not paid yet
+        (2, "INST_LATE_SHARE", np.nan),  # nothing due: neither late nor missed
         (2, "INST_LATE_COUNT", 0),
+        (2, "INST_MISSED_COUNT", 0),
         (2, "INST_TOTAL_PAYMENT_RATIO", np.nan),
     ],
 )
 def test_installments_aggregates(history: pd.DataFrame, client: int, feature, expected):
     assert history.loc[client, feature] == pytest.approx(expected, nan_ok=True)
+
+
+def instalment_payments(rows: list[tuple]) -> pd.DataFrame:
+    """installments_payments of one client and credit from (number, version, due, paid, day
+    due, day paid) payment rows; rows of one (number, version) are one split instalment."""
+    return make_frame(
+        "installments_payments",
+        [
+            {
+                "SK_ID_CURR": 1,
+                "SK_ID_PREV": 10,
+                "NUM_INSTALMENT_NUMBER": number,
+                "NUM_INSTALMENT_VERSION": version,
+                "AMT_INSTALMENT": due,
+                "AMT_PAYMENT": paid,
+                "DAYS_INSTALMENT": day_due,
+                "DAYS_ENTRY_PAYMENT": day_paid,
+            }
+            for number, version, due, paid, day_due, day_paid in rows
+        ],
+    )
+
+
+def instalment_features(rows: list[tuple]) -> pd.Series:
+    """The INST_ features of the one client of :func:`instalment_payments`."""
+    return installments_features(instalment_payments(rows), CONFIG).loc[1]
+
+
+def test_split_payment_that_adds_up_is_not_an_underpayment() -> None:
+    # 449.505 + 8966.97 is 9416.474999999999 in floats: still the whole instalment.
+    features = instalment_features(
+        [(1, 1.0, 9416.475, 449.505, -30.0, -32.0), (1, 1.0, 9416.475, 8966.97, -30.0, -27.0)]
+    )
+    assert features["INST_COUNT"] == 1
+    assert features["INST_UNDERPAID_SHARE"] == 0
+    assert features["INST_PAYMENT_RATIO_MEAN"] == pytest.approx(1.0)
+    assert features["INST_AMT_PAYMENT_SUM"] == pytest.approx(9416.475)
+    assert features["INST_DAYS_LATE_MAX"] == 3  # the last payment is the one that counts
+    assert features["INST_MISSED_COUNT"] == 0
+
+
+def test_split_payment_that_falls_short_is_one_underpaid_instalment() -> None:
+    features = instalment_features(
+        [(1, 1.0, 100.0, 30.0, -30.0, -40.0), (1, 1.0, 100.0, 20.0, -30.0, -35.0)]
+    )
+    assert features["INST_COUNT"] == 1
+    assert features["INST_UNDERPAID_SHARE"] == 1
+    assert features["INST_PAYMENT_RATIO_MIN"] == pytest.approx(0.5)
+    assert features["INST_PAYMENT_DIFF_MAX"] == pytest.approx(50.0)
+    assert features["INST_LATE_COUNT"] == 0
+    assert features["INST_DAYS_EARLY_MEAN"] == 5
+
+
+def test_amount_due_of_a_split_instalment_is_counted_once() -> None:
+    features = instalment_features(
+        [
+            (1, 1.0, 300.0, 100.0, -60.0, -61.0),
+            (1, 1.0, 300.0, 100.0, -60.0, -61.0),
+            (1, 1.0, 300.0, 100.0, -60.0, -60.0),
+            (2, 1.0, 300.0, 300.0, -30.0, -30.0),
+        ]
+    )
+    assert features["INST_COUNT"] == 2
+    assert features["INST_AMT_INSTALMENT_SUM"] == 600
+    assert features["INST_AMT_PAYMENT_SUM"] == 600
+    assert features["INST_TOTAL_PAYMENT_RATIO"] == 1
+    assert features["INST_UNDERPAID_SHARE"] == 0
+
+
+def test_unpaid_instalment_is_missed_late_and_underpaid() -> None:
+    features = instalment_features(
+        [(1, 1.0, 100.0, 100.0, -60.0, -60.0), (2, 1.0, 100.0, np.nan, -30.0, np.nan)]
+    )
+    assert features["INST_COUNT"] == 2
+    assert features["INST_MISSED_COUNT"] == 1
+    assert features["INST_MISSED_SHARE"] == 0.5
+    assert features["INST_LATE_COUNT"] == 1
+    assert features["INST_LATE_SHARE"] == 0.5
+    assert features["INST_UNDERPAID_SHARE"] == 0.5
+    assert features["INST_PAYMENT_RATIO_MIN"] == 0
+    assert features["INST_TOTAL_PAYMENT_RATIO"] == 0.5
+    assert features["INST_DAYS_LATE_MAX"] == 0  # days late of the paid instalment only
+    assert features["INST_RECENT_MISSED_COUNT"] == 1
+
+
+def test_new_version_of_an_instalment_is_another_instalment() -> None:
+    features = instalment_features(
+        [(1, 1.0, 100.0, 100.0, -60.0, -60.0), (1, 2.0, 80.0, 80.0, -50.0, -50.0)]
+    )
+    assert features["INST_COUNT"] == 2
+    assert features["INST_AMT_INSTALMENT_SUM"] == 180
 
 
 @pytest.mark.parametrize(
@@ -521,6 +689,10 @@ def test_installments_aggregates(history: pd.DataFrame, client: int, feature, ex
         ("CC_RECENT_MONTHS_COUNT", 2),
         ("CC_RECENT_UTILISATION_MEAN", 0.7),
         ("CC_RECENT_SK_DPD_MAX", 3),
+        ("CC_CNT_DRAWINGS_ATM_CURRENT_SUM", 2),
+        ("CC_CNT_DRAWINGS_ATM_CURRENT_MEAN", 1),
+        ("CC_CNT_DRAWINGS_POS_CURRENT_SUM", 4),
+        ("CC_CNT_DRAWINGS_POS_CURRENT_MEAN", 2),
     ],
 )
 def test_credit_card_aggregates(history: pd.DataFrame, feature: str, expected: float) -> None:
@@ -586,7 +758,7 @@ def test_history_feature_columns_fixed() -> None:
     columns = history_feature_columns(CONFIG)
     assert columns == history_feature_columns(FeaturesConfig(recent_months=3, recent_days=90))
     assert len(columns) == len(set(columns))
-    assert 80 <= len(columns) <= 150
+    assert 150 <= len(columns) <= 300
     prefixes = {c.split("_")[0] for c in columns}
     assert prefixes == {"BUREAU", "PREV", "POS", "INST", "CC"}
     assert schema.TARGET not in columns
@@ -617,7 +789,8 @@ def test_build_features_keeps_rows_and_joins_history(history: pd.DataFrame) -> N
     assert features.index.equals(app.index)
     assert schema.TARGET not in features.columns
     app_columns = list(build_application_features(app).columns)
-    assert list(features.columns) == app_columns + history_feature_columns(CONFIG)
+    history_columns = history_feature_columns(CONFIG)
+    assert list(features.columns) == app_columns + history_columns + list(DEBT_INCOME_COLUMNS)
     by_client = features.set_index(schema.CLIENT_ID)
     assert by_client.loc[1, "BUREAU_COUNT"] == 2
     assert by_client.loc[2, "CC_UTILISATION_MAX"] == pytest.approx(0.9)
@@ -629,11 +802,39 @@ def test_build_features_keeps_rows_and_joins_history(history: pd.DataFrame) -> N
 def test_build_features_without_history_gives_zero_counts() -> None:
     features = build_features(_applications(), None, CONFIG)
     history_columns = history_feature_columns(CONFIG)
-    assert list(features.columns[-len(history_columns) :]) == history_columns
+    columns = list(features.columns[-len(history_columns) - len(DEBT_INCOME_COLUMNS) :])
+    assert columns == history_columns + list(DEBT_INCOME_COLUMNS)
     counts = [c for c in history_columns if c.endswith("_COUNT")]
     others = [c for c in history_columns if not c.endswith("_COUNT")]
     assert (features[counts] == 0).all().all()
     assert features[others].isna().all().all()
+
+
+@pytest.mark.parametrize(
+    ("client", "feature", "expected"),
+    [
+        (1, "BUREAU_ACTIVE_DEBT_INCOME_RATIO", 500 / 100_000),
+        (1, "BUREAU_ACTIVE_CREDIT_INCOME_RATIO", 1_000 / 100_000),
+        (1, "BUREAU_ACTIVE_ANNUITY_INCOME_RATIO", 100 / 100_000),
+        (1, "PREV_APPROVED_ANNUITY_INCOME_RATIO", 100 / 100_000),
+        (1, "TOTAL_DEBT_INCOME_RATIO", (300_000 + 500) / 100_000),
+        (2, "CC_BALANCE_INCOME_RATIO", (500 + 900) / 3 / 100_000),
+        (2, "CC_LIMIT_INCOME_RATIO", 1_000 / 100_000),
+        (2, "TOTAL_DEBT_INCOME_RATIO", (300_000 + 8_000) / 100_000),
+        (4, "BUREAU_ACTIVE_DEBT_INCOME_RATIO", np.nan),  # no history
+        (4, "TOTAL_DEBT_INCOME_RATIO", 3.0),  # no known debt elsewhere: this credit only
+        (4, "CC_BALANCE_INCOME_RATIO", np.nan),
+    ],
+)
+def test_debt_to_income_ratios(history: pd.DataFrame, client: int, feature: str, expected):
+    features = build_features(_applications(), history, CONFIG).set_index(schema.CLIENT_ID)
+    assert features.loc[client, feature] == pytest.approx(expected, nan_ok=True)
+
+
+def test_debt_to_income_of_a_zero_income_is_nan(history: pd.DataFrame) -> None:
+    app = make_frame("application_test", [app_row(SK_ID_CURR=1, AMT_INCOME_TOTAL=0.0)])
+    features = build_features(app, history, CONFIG)
+    assert features[list(DEBT_INCOME_COLUMNS)].isna().all().all()
 
 
 def test_build_features_accepts_history_with_id_column(history: pd.DataFrame) -> None:

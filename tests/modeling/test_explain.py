@@ -20,9 +20,10 @@ from credit_scoring.modeling.explain import (
     model_family,
     plot_global_importance,
     plot_local_explanation,
+    polynomial_sources,
     transformed_sources,
 )
-from credit_scoring.modeling.models import build_pipeline
+from credit_scoring.modeling.models import build_pipeline, build_preprocessor
 
 from ..conftest import run_stage_script
 
@@ -193,7 +194,9 @@ def test_one_hot_columns_map_to_their_source(data):
         "NAME_TYPE_SUITE_MISSING": "NAME_TYPE_SUITE",
     }
     mapping = dict(zip(names, sources, strict=True))
-    assert {name: mapping[name] for name in expected} == expected
+    assert {name: mapping[name] for name in expected} == {
+        name: {source: 1.0} for name, source in expected.items()
+    }
 
 
 def test_match_prefixes_prefers_the_longest_column():
@@ -246,3 +249,94 @@ def test_explain_stage_writes_its_outputs(tmp_path):
     assert client["units"] == LOG_ODDS and len(client["reasons"]) == 3
     assert len(list(out.glob("local_*.png"))) == 3
     assert (out / "global_importance.png").stat().st_size > 0
+
+
+# --------------------------------------------------------------------------------------------
+# Polynomial terms of EXT_SOURCE_* and DAYS_BIRTH (model params key poly_degree)
+# --------------------------------------------------------------------------------------------
+
+# EXT_SOURCE_3 left out: the step uses the POLY_COLUMNS present.
+POLY_NUMERIC = ["EXT_SOURCE_1", "EXT_SOURCE_2", "DAYS_BIRTH", "AMT_NOISE"]
+
+
+def make_poly_data(n: int = 600, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
+    """EXT_SOURCE_1 x EXT_SOURCE_2 decides the label; EXT_SOURCE_1 often missing."""
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(
+        {
+            "EXT_SOURCE_1": rng.uniform(size=n),
+            "EXT_SOURCE_2": rng.uniform(size=n),
+            "DAYS_BIRTH": -rng.integers(7_000, 25_000, n).astype(float),
+            "AMT_NOISE": rng.normal(size=n),
+            "NAME_TYPE": rng.choice(["a", "b_c"], n),
+        },
+        index=pd.RangeIndex(5000, 5000 + n),
+    ).astype({"NAME_TYPE": object})
+    product = X["EXT_SOURCE_1"] * X["EXT_SOURCE_2"]
+    X.loc[rng.random(n) < 0.3, "EXT_SOURCE_1"] = np.nan
+    y = pd.Series((product + 0.1 * rng.normal(size=n) < 0.2).astype(int), index=X.index)
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def poly_data() -> tuple[pd.DataFrame, pd.Series]:
+    return make_poly_data()
+
+
+@pytest.fixture(scope="module", params=list(FAMILIES))
+def poly_fitted(request, poly_data):
+    """(family, pipeline with degree-3 terms fitted, explainer) per model family."""
+    X, y = poly_data
+    params = {**FAMILIES[request.param], "poly_degree": 3}
+    pipeline = build_pipeline(request.param, params, POLY_NUMERIC, ["NAME_TYPE"], seed=0)
+    pipeline.fit(X, y)
+    return request.param, pipeline, PipelineExplainer(pipeline, X.sample(100, random_state=1))
+
+
+def test_polynomial_terms_are_model_inputs(poly_fitted, poly_data):
+    _, pipeline, _ = poly_fitted
+    preprocess = pipeline.named_steps["preprocess"]
+    poly = preprocess.named_transformers_["poly"]
+    # 3 columns: 6 terms of degree 2 + 10 of degree 3, beside the columns themselves.
+    assert preprocess.output_indices_["poly"].stop - preprocess.output_indices_["poly"].start == 16
+    assert "EXT_SOURCE_1 EXT_SOURCE_2" in list(preprocess.get_feature_names_out())
+    # The median is that of the rows the pipeline was fitted on (inside a fold: its rows).
+    X = poly_data[0]
+    medians = X[["EXT_SOURCE_1", "EXT_SOURCE_2", "DAYS_BIRTH"]].median().to_numpy()
+    np.testing.assert_allclose(poly.steps[0][1].statistics_, medians)
+
+
+def test_polynomial_contributions_map_to_inputs_and_add_up(poly_fitted, poly_data):
+    family, pipeline, explainer = poly_fitted
+    X = poly_data[0].head(150)
+    contributions = explainer.contributions(X)
+    assert list(contributions.columns) == [*POLY_NUMERIC, "NAME_TYPE"]
+    total = explainer.expected_value + contributions.sum(axis=1).to_numpy()
+    np.testing.assert_allclose(total, explainer.model_output(X), atol=ATOL)
+    importance = global_importance(contributions)
+    assert set(importance["feature"].iloc[:2]) == {"EXT_SOURCE_1", "EXT_SOURCE_2"}, family
+    single = explainer.contributions(X.iloc[[4]])
+    np.testing.assert_allclose(single.to_numpy(), contributions.iloc[[4]].to_numpy(), atol=1e-6)
+
+
+def test_polynomial_sources_share_a_term_by_exponent():
+    powers = np.array([[2, 1, 0], [0, 0, 2], [1, 1, 1], [0, 0, 0]])
+    assert polynomial_sources(powers, ["a", "b", "c"]) == [
+        {"a": 2 / 3, "b": 1 / 3},
+        {"c": 1.0},
+        {"a": 1 / 3, "b": 1 / 3, "c": 1 / 3},
+        {},
+    ]
+
+
+def test_no_polynomial_step_by_default():
+    preprocess = build_pipeline("lightgbm", {}, POLY_NUMERIC, [], seed=0).named_steps["preprocess"]
+    assert [name for name, *_ in preprocess.transformers] == ["num", "cat"]
+
+
+@pytest.mark.parametrize(
+    ("degree", "numeric"), [(1, POLY_NUMERIC), (-2, POLY_NUMERIC), (2, ["AMT_NOISE"])]
+)
+def test_bad_polynomial_degree_or_columns_are_refused(degree, numeric):
+    with pytest.raises(ValueError, match="poly_degree"):
+        build_preprocessor(numeric, [], impute=False, scale=False, poly_degree=degree)

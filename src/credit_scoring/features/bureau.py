@@ -13,6 +13,7 @@ from credit_scoring.features.common import (
     BUREAU_TOP_CREDIT_TYPES,
     CLIENT_ID,
     Agg,
+    SplitStats,
     category_codes,
     category_indicators,
     equals,
@@ -20,7 +21,30 @@ from credit_scoring.features.common import (
     numeric_values,
     safe_ratio,
     slug,
+    split_aggregations,
 )
+
+# Statistics of the ACTIVE and CLOSED credits apart: (column, functions) per CREDIT_ACTIVE value.
+# The debt of active credits is BUREAU_ACTIVE_DEBT_SUM.
+STATUS_SPLIT_STATS: SplitStats = {
+    "Active": (
+        ("DAYS_CREDIT", ("min", "max", "mean")),
+        ("DAYS_CREDIT_ENDDATE", ("max", "mean")),
+        ("DAYS_CREDIT_UPDATE", ("mean",)),
+        ("AMT_CREDIT_SUM", ("sum", "mean", "max")),
+        ("AMT_CREDIT_SUM_DEBT", ("mean", "max")),
+        ("AMT_CREDIT_SUM_LIMIT", ("sum",)),
+        ("AMT_CREDIT_SUM_OVERDUE", ("sum",)),
+        ("AMT_ANNUITY", ("sum",)),
+    ),
+    "Closed": (
+        ("DAYS_CREDIT", ("min", "max", "mean")),
+        ("DAYS_ENDDATE_FACT", ("max", "mean")),
+        ("DAYS_CREDIT_UPDATE", ("mean",)),
+        ("AMT_CREDIT_SUM", ("sum", "mean", "max")),
+        ("AMT_CREDIT_SUM_DEBT", ("sum",)),
+    ),
+}
 
 
 def bureau_features(bureau: pd.DataFrame, config: FeaturesConfig) -> pd.DataFrame:
@@ -31,7 +55,8 @@ def bureau_features(bureau: pd.DataFrame, config: FeaturesConfig) -> pd.DataFram
         config: recent window (``recent_days`` on DAYS_CREDIT).
 
     Returns:
-        One row per client with counts, amounts, overdue stats, ratios and recent stats.
+        One row per client with counts, amounts, overdue stats, ratios, recent stats and the
+        stats of active and closed credits apart (:data:`STATUS_SPLIT_STATS`).
     """
     status_levels = schema.known_categories("bureau", "CREDIT_ACTIVE")
     status_names = [f"BUREAU_{slug(v)}_COUNT" for v in status_levels]
@@ -42,6 +67,8 @@ def bureau_features(bureau: pd.DataFrame, config: FeaturesConfig) -> pd.DataFram
         for c in (
             "DAYS_CREDIT",
             "DAYS_CREDIT_ENDDATE",
+            "DAYS_ENDDATE_FACT",
+            "DAYS_CREDIT_UPDATE",
             "CREDIT_DAY_OVERDUE",
             "AMT_CREDIT_MAX_OVERDUE",
             "CNT_CREDIT_PROLONG",
@@ -77,6 +104,12 @@ def bureau_features(bureau: pd.DataFrame, config: FeaturesConfig) -> pd.DataFram
         ("BUREAU_DAYS_CREDIT_MEAN", "DAYS_CREDIT", "mean"),
         ("BUREAU_DAYS_CREDIT_ENDDATE_MAX", "DAYS_CREDIT_ENDDATE", "max"),
         ("BUREAU_DAYS_CREDIT_ENDDATE_MEAN", "DAYS_CREDIT_ENDDATE", "mean"),
+        ("BUREAU_DAYS_ENDDATE_FACT_MIN", "DAYS_ENDDATE_FACT", "min"),
+        ("BUREAU_DAYS_ENDDATE_FACT_MAX", "DAYS_ENDDATE_FACT", "max"),
+        ("BUREAU_DAYS_ENDDATE_FACT_MEAN", "DAYS_ENDDATE_FACT", "mean"),
+        ("BUREAU_DAYS_CREDIT_UPDATE_MIN", "DAYS_CREDIT_UPDATE", "min"),
+        ("BUREAU_DAYS_CREDIT_UPDATE_MAX", "DAYS_CREDIT_UPDATE", "max"),
+        ("BUREAU_DAYS_CREDIT_UPDATE_MEAN", "DAYS_CREDIT_UPDATE", "mean"),
         ("BUREAU_CREDIT_DAY_OVERDUE_MAX", "CREDIT_DAY_OVERDUE", "max"),
         ("BUREAU_CREDIT_DAY_OVERDUE_MEAN", "CREDIT_DAY_OVERDUE", "mean"),
         ("BUREAU_OVERDUE_COUNT", "OVERDUE", "sum"),
@@ -96,6 +129,7 @@ def bureau_features(bureau: pd.DataFrame, config: FeaturesConfig) -> pd.DataFram
         ("BUREAU_RECENT_COUNT", "RECENT", "sum"),
         ("BUREAU_RECENT_AMT_CREDIT_SUM_SUM", "RECENT_AMT_CREDIT_SUM", "sum"),
     ]
+    specs += split_aggregations(work, bureau["CREDIT_ACTIVE"], STATUS_SPLIT_STATS, "BUREAU")
     out = group_agg(work, bureau[CLIENT_ID], specs)
     out["BUREAU_ACTIVE_SHARE"] = safe_ratio(out["BUREAU_ACTIVE_COUNT"], out["BUREAU_COUNT"])
     out["BUREAU_RECENT_SHARE"] = safe_ratio(out["BUREAU_RECENT_COUNT"], out["BUREAU_COUNT"])
@@ -104,6 +138,9 @@ def bureau_features(bureau: pd.DataFrame, config: FeaturesConfig) -> pd.DataFram
     )
     out["BUREAU_OVERDUE_DEBT_RATIO"] = safe_ratio(
         out["BUREAU_AMT_CREDIT_SUM_OVERDUE_SUM"], out["BUREAU_AMT_CREDIT_SUM_DEBT_SUM"]
+    )
+    out["BUREAU_ACTIVE_DEBT_CREDIT_RATIO"] = safe_ratio(
+        out["BUREAU_ACTIVE_DEBT_SUM"], out["BUREAU_ACTIVE_AMT_CREDIT_SUM_SUM"]
     )
     return out
 

@@ -39,11 +39,19 @@ ADDRESS_FLAGS = (
     "LIVE_CITY_NOT_WORK_CITY",
 )
 # previous_application day columns aggregated here that use the 365243 placeholder ("never").
-PREV_PLACEHOLDER_DAYS = ("DAYS_LAST_DUE_1ST_VERSION", "DAYS_TERMINATION")
+PREV_PLACEHOLDER_DAYS = (
+    "DAYS_FIRST_DRAWING",
+    "DAYS_FIRST_DUE",
+    "DAYS_LAST_DUE_1ST_VERSION",
+    "DAYS_LAST_DUE",
+    "DAYS_TERMINATION",
+)
 BUREAU_TOP_CREDIT_TYPES = 5
 
 # One aggregation: (output column, source column or None for the group size, function).
 Agg = tuple[str, str | None, str]
+# Per category value: (column, aggregation functions) of the rows of that value only.
+SplitStats = Mapping[str, Sequence[tuple[str, Sequence[str]]]]
 
 
 def safe_ratio(
@@ -170,3 +178,27 @@ def numeric_values(frame: pd.DataFrame, column: str) -> pd.Series:
 def equals(series: pd.Series, value: str) -> np.ndarray:
     """Return a bool array: ``series == value`` (missing values give False)."""
     return series.eq(value).fillna(False).to_numpy(dtype=bool)
+
+
+def split_aggregations(
+    work: dict[str, pd.Series | np.ndarray], category: pd.Series, stats: SplitStats, prefix: str
+) -> list[Agg]:
+    """Add each column of ``stats`` masked to the rows of its category value to ``work``.
+
+    Args:
+        work: the columns to aggregate (``stats`` columns among them), updated in place.
+        category: the category of each row (e.g. CREDIT_ACTIVE).
+        stats: per value, the columns and functions to aggregate over its rows only.
+        prefix: table prefix of the output names.
+
+    Returns:
+        The aggregations, named ``<prefix>_<VALUE>_<column>_<FUNCTION>``.
+    """
+    specs: list[Agg] = []
+    for value, columns in stats.items():
+        mask = equals(category, value)
+        for column, functions in columns:
+            source = f"{slug(value)}_{column}"
+            work[source] = work[column].where(mask)
+            specs += [(f"{prefix}_{source}_{f.upper()}", source, f) for f in functions]
+    return specs

@@ -11,13 +11,51 @@ from credit_scoring.features.common import (
     CLIENT_ID,
     PREV_PLACEHOLDER_DAYS,
     Agg,
+    SplitStats,
     category_indicators,
     equals,
     group_agg,
     numeric_values,
     safe_ratio,
     slug,
+    split_aggregations,
 )
+
+# Statistics of the approved and refused applications apart: (column, functions) per status.
+# PREV_APPROVED_AMT_CREDIT_SUM and PREV_REFUSED_DAYS_DECISION_MAX are built separately.
+STATUS_SPLIT_STATS: SplitStats = {
+    "Approved": (
+        ("AMT_ANNUITY", ("mean", "max")),
+        ("AMT_APPLICATION", ("mean", "max")),
+        ("AMT_CREDIT", ("mean", "max")),
+        ("APPLICATION_CREDIT_RATIO", ("mean", "min")),
+        ("CNT_PAYMENT", ("mean", "sum")),
+        ("DAYS_DECISION", ("max",)),
+    ),
+    "Refused": (
+        ("AMT_ANNUITY", ("mean",)),
+        ("AMT_APPLICATION", ("mean", "max")),
+        ("AMT_CREDIT", ("mean",)),
+        ("APPLICATION_CREDIT_RATIO", ("mean", "max")),
+        ("CNT_PAYMENT", ("mean",)),
+    ),
+}
+# Categorical columns whose share of each level (bar "XNA", not applicable) is a feature.
+SHARE_COLUMNS = {
+    "NAME_YIELD_GROUP": "YIELD",
+    "NAME_CLIENT_TYPE": "CLIENT",
+    "NAME_PRODUCT_TYPE": "PRODUCT",
+}
+
+
+def _share_indicators(prev: pd.DataFrame) -> dict[str, np.ndarray]:
+    """0/1 indicator of each level of :data:`SHARE_COLUMNS` (``PREV_<KIND>_<LEVEL>_SHARE``)."""
+    indicators: dict[str, np.ndarray] = {}
+    for column, kind in SHARE_COLUMNS.items():
+        levels = [v for v in schema.known_categories("previous_application", column) if v != "XNA"]
+        names = [f"PREV_{kind}_{slug(v)}_SHARE" for v in levels]
+        indicators.update(category_indicators(prev[column], levels, names))
+    return indicators
 
 
 def previous_features(prev: pd.DataFrame, config: FeaturesConfig) -> pd.DataFrame:
@@ -29,7 +67,10 @@ def previous_features(prev: pd.DataFrame, config: FeaturesConfig) -> pd.DataFram
 
     Returns:
         One row per client: status/contract/reject-reason counts, approved/refused shares,
-        amounts, application/credit ratio, CNT_PAYMENT, decision dates, recent stats.
+        amounts, application/credit ratio, CNT_PAYMENT, decision and due dates (365243 read as
+        missing), recent stats, the stats of approved and refused applications apart
+        (:data:`STATUS_SPLIT_STATS`) and the shares of contract types, yield groups, client
+        and product types.
     """
     status_levels = schema.known_categories("previous_application", "NAME_CONTRACT_STATUS")
     status_names = [f"PREV_{slug(v)}_COUNT" for v in status_levels]
@@ -75,6 +116,8 @@ def previous_features(prev: pd.DataFrame, config: FeaturesConfig) -> pd.DataFram
     work["REFUSED_DAYS_DECISION"] = decision.where(refused)
     work["RECENT"] = recent.astype(np.uint8)
     work["RECENT_REFUSED"] = (recent & refused).astype(np.uint8)
+    shares = _share_indicators(prev)
+    work.update(shares)
 
     specs: list[Agg] = [("PREV_COUNT", None, "size")]
     specs += [(name, name, "sum") for name in indicators]
@@ -101,14 +144,25 @@ def previous_features(prev: pd.DataFrame, config: FeaturesConfig) -> pd.DataFram
         ("PREV_REFUSED_DAYS_DECISION_MAX", "REFUSED_DAYS_DECISION", "max"),
         ("PREV_DAYS_LAST_DUE_1ST_VERSION_MAX", "DAYS_LAST_DUE_1ST_VERSION", "max"),
         ("PREV_DAYS_TERMINATION_MAX", "DAYS_TERMINATION", "max"),
+        ("PREV_DAYS_FIRST_DRAWING_MIN", "DAYS_FIRST_DRAWING", "min"),
+        ("PREV_DAYS_FIRST_DRAWING_MAX", "DAYS_FIRST_DRAWING", "max"),
+        ("PREV_DAYS_FIRST_DUE_MIN", "DAYS_FIRST_DUE", "min"),
+        ("PREV_DAYS_FIRST_DUE_MAX", "DAYS_FIRST_DUE", "max"),
+        ("PREV_DAYS_FIRST_DUE_MEAN", "DAYS_FIRST_DUE", "mean"),
+        ("PREV_DAYS_LAST_DUE_MAX", "DAYS_LAST_DUE", "max"),
+        ("PREV_DAYS_LAST_DUE_MEAN", "DAYS_LAST_DUE", "mean"),
         ("PREV_NFLAG_INSURED_ON_APPROVAL_MEAN", "NFLAG_INSURED_ON_APPROVAL", "mean"),
         ("PREV_RECENT_COUNT", "RECENT", "sum"),
         ("PREV_RECENT_REFUSED_COUNT", "RECENT_REFUSED", "sum"),
     ]
+    specs += split_aggregations(work, prev["NAME_CONTRACT_STATUS"], STATUS_SPLIT_STATS, "PREV")
+    specs += [(name, name, "mean") for name in shares]
     out = group_agg(work, prev[CLIENT_ID], specs)
     out["PREV_APPROVED_SHARE"] = safe_ratio(out["PREV_APPROVED_COUNT"], out["PREV_COUNT"])
     out["PREV_REFUSED_SHARE"] = safe_ratio(out["PREV_REFUSED_COUNT"], out["PREV_COUNT"])
     out["PREV_RECENT_REFUSED_SHARE"] = safe_ratio(
         out["PREV_RECENT_REFUSED_COUNT"], out["PREV_RECENT_COUNT"]
     )
+    for name in type_names:
+        out[name.replace("_COUNT", "_SHARE")] = safe_ratio(out[name], out["PREV_COUNT"])
     return out

@@ -1,9 +1,11 @@
 """SHAP explanations of a fitted model pipeline, per source column of the model input.
 
 The explainer works on the ``model`` step of a ``preprocess -> sampler -> model`` pipeline, on the
-transformed (imputed, scaled, one-hot) features, and sums the one-hot columns back onto their
-source categorical column. All SHAP values are interventional with respect to a background sample
-of clients: the base value is the model's mean output over that sample, and for every row
+transformed (imputed, scaled, one-hot, polynomial) features, and sums the one-hot columns back
+onto their source categorical column; a polynomial term's contribution is shared by its factors
+in proportion to their exponents (x1^2*x2: 2/3 to x1, 1/3 to x2). All SHAP values are
+interventional with respect to a background sample of clients: the base value is the model's
+mean output over that sample, and for every row
 ``base value + sum of contributions == model output`` in the units of :attr:`units`:
 
 * ``"log-odds"`` (logistic regression, XGBoost, LightGBM): the margin before the sigmoid;
@@ -27,7 +29,7 @@ from lightgbm import LGBMClassifier
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
-from sklearn.preprocessing import OneHotEncoder
+from sklearn.preprocessing import OneHotEncoder, PolynomialFeatures
 from xgboost import XGBClassifier
 
 from credit_scoring.plots import save_figure
@@ -208,21 +210,29 @@ def _positive_class(values: Any) -> np.ndarray:
 
 
 def source_matrix(preprocess: ColumnTransformer) -> np.ndarray:
-    """0/1 matrix (transformed columns x input columns) mapping each output to its source.
+    """Matrix (transformed columns x input columns) of each output's share per source column.
 
-    ``shap_values @ matrix`` sums the one-hot columns of a categorical onto that column.
+    ``shap_values @ matrix`` sums the one-hot columns of a categorical onto that column and
+    shares a polynomial term among its factors; every row sums to 1, so totals are kept.
     """
     features = list(preprocess.feature_names_in_)
     position = {name: i for i, name in enumerate(features)}
     sources = transformed_sources(preprocess)
     matrix = np.zeros((len(sources), len(features)))
-    matrix[np.arange(len(sources)), [position[source] for source in sources]] = 1.0
+    for row, shares in enumerate(sources):
+        for source, share in shares.items():
+            matrix[row, position[source]] += share
     return matrix
 
 
-def transformed_sources(preprocess: ColumnTransformer) -> list[str]:
-    """The source input column of each output column of a fitted ColumnTransformer, in order."""
-    sources: list[str] = []
+def transformed_sources(preprocess: ColumnTransformer) -> list[dict[str, float]]:
+    """The source input columns of each output column of a fitted ColumnTransformer, in order.
+
+    Returns:
+        Per output column, ``{input column: share}`` (shares sum to 1): ``{column: 1.0}`` for
+        a numeric or one-hot column, the factors of a polynomial term by exponent share.
+    """
+    sources: list[dict[str, float]] = []
     for name, transformer, columns in preprocess.transformers_:
         width = _width(preprocess.output_indices_[name])
         if width == 0 or transformer == "drop":
@@ -246,17 +256,39 @@ def _column_names(preprocess: ColumnTransformer, columns: Any) -> list[str]:
     return [str(c) for c in np.asarray(preprocess.feature_names_in_)[columns]]
 
 
-def _sources_of(transformer: Any, columns: list[str], width: int) -> list[str]:
-    """Source column of each of the ``width`` outputs of one transformer of ``columns``."""
-    encoder = transformer.steps[-1][1] if hasattr(transformer, "steps") else transformer
+def _sources_of(transformer: Any, columns: list[str], width: int) -> list[dict[str, float]]:
+    """Source columns (with shares) of each of the ``width`` outputs of one transformer."""
+    steps = [step for _, step in transformer.steps] if hasattr(transformer, "steps") else []
+    poly = next((step for step in steps if isinstance(step, PolynomialFeatures)), None)
+    if poly is not None and poly.n_output_features_ == width:
+        return polynomial_sources(poly.powers_, columns)
+    encoder = steps[-1] if steps else transformer
+    single: list[str] | None = None
     if isinstance(encoder, OneHotEncoder):
-        sources = _onehot_sources(encoder, columns)
-        if len(sources) == width:
-            return sources
-    if width == len(columns):
-        return list(columns)
-    names = [str(name) for name in transformer.get_feature_names_out(columns)]
-    return match_prefixes(names, columns)
+        single = _onehot_sources(encoder, columns)
+    if single is None or len(single) != width:
+        single = list(columns) if width == len(columns) else None
+    if single is None:
+        names = [str(name) for name in transformer.get_feature_names_out(columns)]
+        single = match_prefixes(names, columns)
+    return [{source: 1.0} for source in single]
+
+
+def polynomial_sources(powers: np.ndarray, columns: list[str]) -> list[dict[str, float]]:
+    """Each polynomial term's factors, weighted by their share of its degree.
+
+    Args:
+        powers: ``PolynomialFeatures.powers_`` (terms x input columns).
+        columns: the input columns.
+
+    Returns:
+        Per term, ``{column: exponent / degree}``; a constant term (degree 0) has no source.
+    """
+    sources = []
+    for term in np.asarray(powers):
+        degree = term.sum()
+        sources.append({columns[i]: term[i] / degree for i in np.flatnonzero(term)})
+    return sources
 
 
 def _onehot_sources(encoder: OneHotEncoder, columns: list[str]) -> list[str]:

@@ -3,6 +3,10 @@
 Every pipeline has the steps ``preprocess`` (a ColumnTransformer fitted on the training rows only),
 ``sampler`` (SMOTE or ``"passthrough"``; imblearn applies it during ``fit`` only, so validation
 folds and production rows are never resampled) and ``model``.
+
+The model params key ``poly_degree`` (default 0: off) adds polynomial terms of degree 2 up to
+``poly_degree`` of :data:`POLY_COLUMNS` (median-imputed, inside ``preprocess``, so fitted on the
+training folds only) beside the columns themselves.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import OneHotEncoder, PolynomialFeatures, StandardScaler
 
 from credit_scoring.modeling.boosters import (
     EarlyStoppingLGBMClassifier,
@@ -25,6 +29,9 @@ from credit_scoring.modeling.boosters import (
 )
 
 MISSING_CATEGORY = "MISSING"
+# The columns of the polynomial terms (the strongest raw predictors of the Home Credit data).
+POLY_COLUMNS = ("EXT_SOURCE_1", "EXT_SOURCE_2", "EXT_SOURCE_3", "DAYS_BIRTH")
+POLY_DEGREE_KEY = "poly_degree"
 
 # Families whose estimator handles NaN itself: numeric columns pass through unimputed.
 _NAN_NATIVE = {"xgboost", "lightgbm"}
@@ -51,16 +58,38 @@ def _make_estimator(family: str, params: dict[str, Any], seed: int) -> Any:
     )
 
 
+def _polynomial_terms(columns: list[str], degree: int, scale: bool) -> Any:
+    """Median imputation then the terms of degree 2..``degree`` of ``columns`` (scaled or not)."""
+    steps: list[Any] = [
+        SimpleImputer(strategy="median", keep_empty_features=True),
+        PolynomialFeatures(degree=(2, degree), include_bias=False),
+    ]
+    if scale:
+        steps.append(StandardScaler())
+    return make_pipeline(*steps)
+
+
 def build_preprocessor(
-    numeric: list[str], categorical: list[str], *, impute: bool, scale: bool
+    numeric: list[str],
+    categorical: list[str],
+    *,
+    impute: bool,
+    scale: bool,
+    poly_degree: int = 0,
 ) -> ColumnTransformer:
-    """Impute/scale numeric columns and one-hot encode categorical ones.
+    """Impute/scale numeric columns, one-hot encode categorical ones, add polynomial terms.
 
     Args:
         numeric: numeric feature columns.
         categorical: string feature columns; missing becomes its own category.
         impute: median-impute numeric NaN (for estimators that cannot take NaN).
         scale: standardise numeric columns (for linear models).
+        poly_degree: 0 for none, else the highest degree of the polynomial terms (``poly``
+            transformer: degree 2..``poly_degree`` terms of the :data:`POLY_COLUMNS` among
+            ``numeric``, median-imputed, scaled when ``scale``).
+
+    Raises:
+        ValueError: for a ``poly_degree`` of 1 or below 0, or when no POLY_COLUMNS is numeric.
     """
     numeric_steps = []
     if impute:
@@ -71,21 +100,43 @@ def build_preprocessor(
         SimpleImputer(strategy="constant", fill_value=MISSING_CATEGORY),
         OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=10, sparse_output=False),
     )
-    return ColumnTransformer(
-        [
-            ("num", make_pipeline(*numeric_steps) if numeric_steps else "passthrough", numeric),
-            ("cat", categorical_pipe, categorical),
-        ],
-        verbose_feature_names_out=False,
-    )
+    transformers: list[tuple[str, Any, list[str]]] = [
+        ("num", make_pipeline(*numeric_steps) if numeric_steps else "passthrough", numeric),
+        ("cat", categorical_pipe, categorical),
+    ]
+    if poly_degree:
+        poly_columns = [c for c in POLY_COLUMNS if c in numeric]
+        if poly_degree < 2 or not poly_columns:
+            raise ValueError(
+                f"{POLY_DEGREE_KEY} must be 0 (off) or >= 2 with some of {POLY_COLUMNS} among "
+                f"the numeric columns, not {poly_degree!r} on {len(poly_columns)} of them"
+            )
+        transformers.append(
+            ("poly", _polynomial_terms(poly_columns, poly_degree, scale), poly_columns)
+        )
+    return ColumnTransformer(transformers, verbose_feature_names_out=False)
 
 
 def build_pipeline(
     family: str, params: dict[str, Any], numeric: list[str], categorical: list[str], seed: int
 ) -> Pipeline:
-    """Return the unfitted ``preprocess -> sampler -> model`` pipeline of a model family."""
+    """Return the unfitted ``preprocess -> sampler -> model`` pipeline of a model family.
+
+    Args:
+        family: logreg, random_forest, xgboost or lightgbm.
+        params: the family's fixed params (``conf/models/<family>.yaml``): the estimator's
+            arguments, and optionally ``poly_degree`` (see :func:`build_preprocessor`).
+        numeric: numeric feature columns.
+        categorical: categorical feature columns.
+        seed: seed of the estimator.
+    """
+    params = dict(params)
     preprocess = build_preprocessor(
-        numeric, categorical, impute=family not in _NAN_NATIVE, scale=family in _SCALED
+        numeric,
+        categorical,
+        impute=family not in _NAN_NATIVE,
+        scale=family in _SCALED,
+        poly_degree=int(params.pop(POLY_DEGREE_KEY, 0) or 0),
     )
     return Pipeline(
         [
