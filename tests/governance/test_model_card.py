@@ -56,7 +56,7 @@ def test_card_without_fairness_report_has_no_fairness_section():
 
 def test_fairness_section_shows_both_models():
     card = render_model_card(CARD | {"fairness": FAIRNESS})
-    section = card[card.index("## Fairness") : card.index("## Use and limits")]
+    section = card[card.index("## Fairness") : card.index("## Limitations")]
     assert "| CODE_GENDER | champion | 0.087 | 0.081 | 1.404 |" in section
     assert "| CODE_GENDER | without protected | 0.116 | 0.112 | 1.443 |" in section
     assert "| age_band | champion | 0.365 | 0.333 | n/a |" in section

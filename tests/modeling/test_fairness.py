@@ -304,3 +304,22 @@ def test_retraining_the_chosen_point_gives_the_champion_back(tiny_run):
     assert again.threshold == candidate.threshold
     proba = again.pipeline.predict_proba(tiny_run["X"])[:, 1]
     np.testing.assert_allclose(proba, tiny_run["proba"], rtol=0, atol=1e-12)
+
+
+def test_chosen_point_of_a_list_of_grids():
+    grid = ModelGrid(
+        name="logreg",
+        grid=[
+            {
+                "model__C": [0.01, 0.1],
+                "model__class_weight": ["balanced"],
+                "sampler": ["passthrough"],
+            },
+            {"model__C": [0.01, 0.1], "model__class_weight": [None], "sampler": ["smote"]},
+        ],
+    )
+    best = {"model__C": "0.1", "model__class_weight": "None", "sampler": "smote"}
+    point = chosen_point(grid, best, seed=0)
+    assert point.grid == {"model__C": [0.1], "model__class_weight": [None], "sampler": ["smote"]}
+    with pytest.raises(ValueError, match="not in the grid"):
+        chosen_point(grid, best | {"model__C": "5.0"}, seed=0)

@@ -279,21 +279,26 @@ def chosen_point(grid: ModelGrid, best_params: Mapping[str, str], seed: int) -> 
     Raises:
         ValueError: a chosen value is not in the configured grid (params changed since train).
     """
-    resolved = resolve_grid(grid.grid, seed)
-    point = {}
-    for key, values in grid.grid.items():
-        matches = [
-            value
-            for value, option in zip(values, resolved[key], strict=True)
-            if describe_params({key: option})[key] == best_params.get(key)
-        ]
-        if not matches:
-            raise ValueError(
-                f"{grid.name}: the chosen {key}={best_params.get(key)!r} is not in the grid "
-                f"{values}: train.models changed since stage train ran (`dvc repro`)"
-            )
-        point[key] = matches[:1]
-    return replace(grid, grid=point)
+    parts = grid.grid if isinstance(grid.grid, list) else [grid.grid]
+    chosen = [part for part in parts if set(part) <= set(best_params)]
+    for part in chosen:  # the sub-grid (of a list of grids) that holds the chosen point
+        resolved = resolve_grid(part, seed)
+        point = {}
+        for key, values in part.items():
+            matches = [
+                value
+                for value, option in zip(values, resolved[key], strict=True)
+                if describe_params({key: option})[key] == best_params.get(key)
+            ]
+            if not matches:
+                break
+            point[key] = matches[:1]
+        else:
+            return replace(grid, grid=point)
+    raise ValueError(
+        f"{grid.name}: the chosen point {dict(best_params)} is not in the grid {grid.grid}: "
+        "train.models changed since stage train ran (`dvc repro`)"
+    )
 
 
 def retrain(
