@@ -72,7 +72,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--out-csv", type=Path, help="write every fold score here")
     parser.add_argument("--n-jobs", type=int, default=2, help="fits in parallel (threads)")
     parser.add_argument(
-        "--only", nargs="*", help="run the variants whose names start so (and the baseline)"
+        "--only", nargs="*", help="variants to run besides the baseline (`prefix*` for several)"
     )
     parser.add_argument(
         "--from-csv", nargs="*", type=Path, help="print the tables of fold scores written before"
@@ -181,7 +181,7 @@ def variants(base: list[str], current: list[str]) -> dict[str, Variant]:
     """The baseline; the baseline plus each family, plus a placebo (the largest family's columns
     shuffled), plus the polynomial step; everything (with the polynomial step, and without each
     family in turn)."""
-    families = new_column_families(base, current)
+    families = {f: added for f, added in new_column_families(base, current).items() if added}
     out = {"baseline": Variant(base, [])}
     for family, added in families.items():
         kept = base
@@ -207,12 +207,12 @@ def variants(base: list[str], current: list[str]) -> dict[str, Variant]:
 
 
 def lightgbm_grid(poly_degree: int) -> Any:
-    """The LightGBM family of conf/, its grid reduced to one point, with ``poly_degree``."""
+    """LightGBM of conf/, its grid reduced to one point, with ``poly_degree`` (0: off)."""
     from credit_scoring.config import ModelGrid
     from credit_scoring.params import compose_params
 
     family = compose_params(ROOT / "conf")["train"]["models"]["lightgbm"]
-    params = dict(family["params"]) | ({"poly_degree": poly_degree} if poly_degree else {})
+    params = dict(family["params"]) | {"poly_degree": poly_degree}  # conf's own is overridden
     grid = {key: [values[0]] for key, values in family["grid"].items()}
     return ModelGrid("lightgbm", params=params, grid=grid)
 
@@ -284,6 +284,11 @@ def print_tables(results: dict[str, pd.DataFrame], sizes: dict[str, int]) -> Non
         print(summary_table(results, sizes, full, [full, *left_out]))
 
 
+def selects(pattern: str, name: str) -> bool:
+    """``name`` is ``pattern``, or starts with it when it ends with ``*``."""
+    return name.startswith(pattern[:-1]) if pattern.endswith("*") else name == pattern
+
+
 def changed_columns(base: pd.DataFrame, current: pd.DataFrame) -> list[str]:
     """Columns of both frames whose values differ (NaN equal to NaN)."""
     shared = [c for c in base.columns if c in current.columns]
@@ -320,7 +325,7 @@ def main() -> None:
     results: dict[str, pd.DataFrame] = {}
     sizes: dict[str, int] = {}
     for name, variant in all_variants.items():
-        if args.only and name != "baseline" and not name.startswith(tuple(args.only)):
+        if args.only and name != "baseline" and not any(selects(o, name) for o in args.only):
             continue
         X, kinds = variant.matrix(base, current, categorical)
         started = time.perf_counter()
