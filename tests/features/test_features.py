@@ -17,7 +17,6 @@ from credit_scoring.features import (
     history_feature_columns,
     split_feature_kinds,
 )
-from credit_scoring.features.debt_income import DEBT_INCOME_COLUMNS
 from credit_scoring.features.installments import installments_features
 
 CONFIG = FeaturesConfig(recent_months=12, recent_days=365)
@@ -239,11 +238,7 @@ def history_tables() -> dict[str, pd.DataFrame]:
             for c, number, due, paid, day_due, day_paid in inst_rows
         ],
     )
-    cc_rows = [
-        (-1, 500.0, 1_000, 0, 2.0, 1.0),
-        (-2, 900.0, 1_000, 3, 0.0, 3.0),
-        (-15, 0.0, 0, 0, np.nan, np.nan),
-    ]
+    cc_rows = [(-1, 500.0, 1_000, 0), (-2, 900.0, 1_000, 3), (-15, 0.0, 0, 0)]
     credit_card = make_frame(
         "credit_card_balance",
         [
@@ -254,10 +249,8 @@ def history_tables() -> dict[str, pd.DataFrame]:
                 "AMT_BALANCE": b,
                 "AMT_CREDIT_LIMIT_ACTUAL": lim,
                 "SK_DPD": d,
-                "CNT_DRAWINGS_ATM_CURRENT": atm,
-                "CNT_DRAWINGS_POS_CURRENT": pos,
             }
-            for m, b, lim, d, atm, pos in cc_rows
+            for m, b, lim, d in cc_rows
         ],
     )
     return {
@@ -544,10 +537,6 @@ def test_previous_application_aggregates(history: pd.DataFrame, client: int, fea
         ("POS_RECENT_MONTHS_COUNT", 3),
         ("POS_RECENT_SK_DPD_MAX", 5),
         ("POS_RECENT_DPD_SHARE", 1 / 3),
-        ("POS_STATUS_ACTIVE_SHARE", 0.75),
-        ("POS_STATUS_COMPLETED_SHARE", 0.25),
-        ("POS_STATUS_SIGNED_SHARE", 0.0),
-        ("POS_STATUS_RETURNED_TO_THE_STORE_SHARE", 0.0),
     ],
 )
 def test_pos_cash_aggregates(history: pd.DataFrame, feature: str, expected: float) -> None:
@@ -689,10 +678,6 @@ def test_new_version_of_an_instalment_is_another_instalment() -> None:
         ("CC_RECENT_MONTHS_COUNT", 2),
         ("CC_RECENT_UTILISATION_MEAN", 0.7),
         ("CC_RECENT_SK_DPD_MAX", 3),
-        ("CC_CNT_DRAWINGS_ATM_CURRENT_SUM", 2),
-        ("CC_CNT_DRAWINGS_ATM_CURRENT_MEAN", 1),
-        ("CC_CNT_DRAWINGS_POS_CURRENT_SUM", 4),
-        ("CC_CNT_DRAWINGS_POS_CURRENT_MEAN", 2),
     ],
 )
 def test_credit_card_aggregates(history: pd.DataFrame, feature: str, expected: float) -> None:
@@ -789,8 +774,7 @@ def test_build_features_keeps_rows_and_joins_history(history: pd.DataFrame) -> N
     assert features.index.equals(app.index)
     assert schema.TARGET not in features.columns
     app_columns = list(build_application_features(app).columns)
-    history_columns = history_feature_columns(CONFIG)
-    assert list(features.columns) == app_columns + history_columns + list(DEBT_INCOME_COLUMNS)
+    assert list(features.columns) == app_columns + history_feature_columns(CONFIG)
     by_client = features.set_index(schema.CLIENT_ID)
     assert by_client.loc[1, "BUREAU_COUNT"] == 2
     assert by_client.loc[2, "CC_UTILISATION_MAX"] == pytest.approx(0.9)
@@ -802,39 +786,11 @@ def test_build_features_keeps_rows_and_joins_history(history: pd.DataFrame) -> N
 def test_build_features_without_history_gives_zero_counts() -> None:
     features = build_features(_applications(), None, CONFIG)
     history_columns = history_feature_columns(CONFIG)
-    columns = list(features.columns[-len(history_columns) - len(DEBT_INCOME_COLUMNS) :])
-    assert columns == history_columns + list(DEBT_INCOME_COLUMNS)
+    assert list(features.columns[-len(history_columns) :]) == history_columns
     counts = [c for c in history_columns if c.endswith("_COUNT")]
     others = [c for c in history_columns if not c.endswith("_COUNT")]
     assert (features[counts] == 0).all().all()
     assert features[others].isna().all().all()
-
-
-@pytest.mark.parametrize(
-    ("client", "feature", "expected"),
-    [
-        (1, "BUREAU_ACTIVE_DEBT_INCOME_RATIO", 500 / 100_000),
-        (1, "BUREAU_ACTIVE_CREDIT_INCOME_RATIO", 1_000 / 100_000),
-        (1, "BUREAU_ACTIVE_ANNUITY_INCOME_RATIO", 100 / 100_000),
-        (1, "PREV_APPROVED_ANNUITY_INCOME_RATIO", 100 / 100_000),
-        (1, "TOTAL_DEBT_INCOME_RATIO", (300_000 + 500) / 100_000),
-        (2, "CC_BALANCE_INCOME_RATIO", (500 + 900) / 3 / 100_000),
-        (2, "CC_LIMIT_INCOME_RATIO", 1_000 / 100_000),
-        (2, "TOTAL_DEBT_INCOME_RATIO", (300_000 + 8_000) / 100_000),
-        (4, "BUREAU_ACTIVE_DEBT_INCOME_RATIO", np.nan),  # no history
-        (4, "TOTAL_DEBT_INCOME_RATIO", 3.0),  # no known debt elsewhere: this credit only
-        (4, "CC_BALANCE_INCOME_RATIO", np.nan),
-    ],
-)
-def test_debt_to_income_ratios(history: pd.DataFrame, client: int, feature: str, expected):
-    features = build_features(_applications(), history, CONFIG).set_index(schema.CLIENT_ID)
-    assert features.loc[client, feature] == pytest.approx(expected, nan_ok=True)
-
-
-def test_debt_to_income_of_a_zero_income_is_nan(history: pd.DataFrame) -> None:
-    app = make_frame("application_test", [app_row(SK_ID_CURR=1, AMT_INCOME_TOTAL=0.0)])
-    features = build_features(app, history, CONFIG)
-    assert features[list(DEBT_INCOME_COLUMNS)].isna().all().all()
 
 
 def test_build_features_accepts_history_with_id_column(history: pd.DataFrame) -> None:

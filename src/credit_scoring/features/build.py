@@ -16,7 +16,6 @@ from credit_scoring.features.application import application_columns, build_appli
 from credit_scoring.features.bureau import bureau_balance_features, bureau_features
 from credit_scoring.features.common import CLIENT_ID, COUNT_SUFFIX, TARGET, get_table
 from credit_scoring.features.credit_card import credit_card_features
-from credit_scoring.features.debt_income import debt_income_features
 from credit_scoring.features.installments import installments_features
 from credit_scoring.features.pos_cash import pos_cash_features
 from credit_scoring.features.previous import previous_features
@@ -146,8 +145,7 @@ def build_features(
 
     Returns:
         SK_ID_CURR + application features + history features (in
-        ``history_feature_columns`` order) + debt-to-income ratios (``DEBT_INCOME_COLUMNS``),
-        one row per application row in the same order.
+        ``history_feature_columns`` order), one row per application row in the same order.
         Clients without history get NaN aggregates and 0 counts. TARGET is never included.
     """
     app_features = build_application_features(app)
@@ -156,7 +154,6 @@ def build_features(
     joined.index = app_features.index
     joined = _fill_counts(joined.astype("float64"))
     features = pd.concat([app_features, joined], axis=1)
-    features = pd.concat([features, debt_income_features(features)], axis=1)
     return features.drop(columns=[TARGET], errors="ignore")
 
 

@@ -18,8 +18,7 @@ def credit_card_features(cc: pd.DataFrame, config: FeaturesConfig) -> pd.DataFra
 
     Returns:
         One row per client: months count, utilisation (balance / limit), balances, limits,
-        drawings (amounts, and counts by kind: ATM, POS, other), payments vs the minimum
-        instalment, DPD stats, recent stats.
+        drawings, payments vs the minimum instalment, DPD stats, recent stats.
     """
     balance = numeric_values(cc, "AMT_BALANCE")
     limit = numeric_values(cc, "AMT_CREDIT_LIMIT_ACTUAL")
@@ -37,9 +36,6 @@ def credit_card_features(cc: pd.DataFrame, config: FeaturesConfig) -> pd.DataFra
         "AMT_DRAWINGS_CURRENT": drawings,
         "AMT_DRAWINGS_ATM_CURRENT": numeric_values(cc, "AMT_DRAWINGS_ATM_CURRENT"),
         "CNT_DRAWINGS_CURRENT": numeric_values(cc, "CNT_DRAWINGS_CURRENT"),
-        "CNT_DRAWINGS_ATM_CURRENT": numeric_values(cc, "CNT_DRAWINGS_ATM_CURRENT"),
-        "CNT_DRAWINGS_POS_CURRENT": numeric_values(cc, "CNT_DRAWINGS_POS_CURRENT"),
-        "CNT_DRAWINGS_OTHER_CURRENT": numeric_values(cc, "CNT_DRAWINGS_OTHER_CURRENT"),
         "AMT_PAYMENT_TOTAL_CURRENT": paid,
         "PAYMENT_MIN_RATIO": safe_ratio(paid, minimum),
         "BELOW_MIN": (paid < minimum).astype("float64").where(has_minimum),
@@ -68,13 +64,6 @@ def credit_card_features(cc: pd.DataFrame, config: FeaturesConfig) -> pd.DataFra
             ("CC_AMT_DRAWINGS_CURRENT_SUM", "AMT_DRAWINGS_CURRENT", "sum"),
             ("CC_AMT_DRAWINGS_ATM_CURRENT_MEAN", "AMT_DRAWINGS_ATM_CURRENT", "mean"),
             ("CC_CNT_DRAWINGS_CURRENT_MEAN", "CNT_DRAWINGS_CURRENT", "mean"),
-            ("CC_CNT_DRAWINGS_CURRENT_SUM", "CNT_DRAWINGS_CURRENT", "sum"),
-            ("CC_CNT_DRAWINGS_ATM_CURRENT_MEAN", "CNT_DRAWINGS_ATM_CURRENT", "mean"),
-            ("CC_CNT_DRAWINGS_ATM_CURRENT_SUM", "CNT_DRAWINGS_ATM_CURRENT", "sum"),
-            ("CC_CNT_DRAWINGS_POS_CURRENT_MEAN", "CNT_DRAWINGS_POS_CURRENT", "mean"),
-            ("CC_CNT_DRAWINGS_POS_CURRENT_SUM", "CNT_DRAWINGS_POS_CURRENT", "sum"),
-            ("CC_CNT_DRAWINGS_OTHER_CURRENT_MEAN", "CNT_DRAWINGS_OTHER_CURRENT", "mean"),
-            ("CC_CNT_DRAWINGS_OTHER_CURRENT_SUM", "CNT_DRAWINGS_OTHER_CURRENT", "sum"),
             ("CC_AMT_PAYMENT_TOTAL_CURRENT_MEAN", "AMT_PAYMENT_TOTAL_CURRENT", "mean"),
             ("CC_PAYMENT_MIN_RATIO_MEAN", "PAYMENT_MIN_RATIO", "mean"),
             ("CC_BELOW_MIN_PAYMENT_SHARE", "BELOW_MIN", "mean"),

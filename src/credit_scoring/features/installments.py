@@ -52,7 +52,7 @@ def per_instalment(inst: pd.DataFrame) -> pd.DataFrame:
     def column(name: str) -> np.ndarray:
         return numeric_values(inst, name).to_numpy()[order]
 
-    def last(values: np.ndarray) -> np.ndarray:  # NaN-aware max of each run
+    def run_max(values: np.ndarray) -> np.ndarray:  # NaN-aware max of each run
         return np.fmax.reduceat(values, starts)
 
     paid, entry = column("AMT_PAYMENT"), column("DAYS_ENTRY_PAYMENT")
@@ -61,10 +61,10 @@ def per_instalment(inst: pd.DataFrame) -> pd.DataFrame:
     rows = pd.DataFrame(
         {
             CLIENT_ID: inst[CLIENT_ID].to_numpy()[order][starts].astype(np.int64),
-            "DUE": last(column("AMT_INSTALMENT")),
-            "DAYS_DUE": last(column("DAYS_INSTALMENT")),
+            "DUE": run_max(column("AMT_INSTALMENT")),
+            "DAYS_DUE": run_max(column("DAYS_INSTALMENT")),
             "PAID": np.add.reduceat(np.where(payment, paid, 0.0), starts),
-            "LAST_PAYMENT": last(np.where(payment, entry, np.nan)),
+            "LAST_PAYMENT": run_max(np.where(payment, entry, np.nan)),
         }
     )
     rows["MISSED"] = ((made == 0) & (rows["DUE"] > 0)).astype("float64")

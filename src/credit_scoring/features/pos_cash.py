@@ -7,15 +7,7 @@ import pandas as pd
 
 from credit_scoring.config import FeaturesConfig
 from credit_scoring.data import schema
-from credit_scoring.features.common import (
-    CLIENT_ID,
-    Agg,
-    category_indicators,
-    equals,
-    group_agg,
-    numeric_values,
-    slug,
-)
+from credit_scoring.features.common import CLIENT_ID, equals, group_agg, numeric_values
 
 
 def _loan_month_order(clients: np.ndarray, loans: np.ndarray, months: np.ndarray) -> np.ndarray:
@@ -79,8 +71,7 @@ def pos_cash_features(pos: pd.DataFrame, config: FeaturesConfig) -> pd.DataFrame
 
     Returns:
         One row per client: months and loans counts, DPD stats and shares, completed loans,
-        remaining instalments (at each loan's last month), recent stats, and the share of
-        months in each NAME_CONTRACT_STATUS.
+        remaining instalments (at each loan's last month), recent stats.
     """
     keys = pos[CLIENT_ID]
     months = numeric_values(pos, "MONTHS_BALANCE")
@@ -98,27 +89,24 @@ def pos_cash_features(pos: pd.DataFrame, config: FeaturesConfig) -> pd.DataFrame
         "RECENT_SK_DPD": dpd.where(recent),
         "RECENT_DPD": (dpd > 0).astype("float64").where(dpd.notna() & recent),
     }
-    levels = schema.known_categories("POS_CASH_balance", "NAME_CONTRACT_STATUS")
-    statuses = category_indicators(
-        pos["NAME_CONTRACT_STATUS"], levels, [f"POS_STATUS_{slug(v)}_SHARE" for v in levels]
+    out = group_agg(
+        work,
+        keys,
+        [
+            ("POS_MONTHS_COUNT", None, "size"),
+            ("POS_MONTHS_BALANCE_MIN", "MONTHS_BALANCE", "min"),
+            ("POS_SK_DPD_MAX", "SK_DPD", "max"),
+            ("POS_SK_DPD_MEAN", "SK_DPD", "mean"),
+            ("POS_SK_DPD_DEF_MAX", "SK_DPD_DEF", "max"),
+            ("POS_SK_DPD_DEF_MEAN", "SK_DPD_DEF", "mean"),
+            ("POS_DPD_SHARE", "DPD", "mean"),
+            ("POS_DPD_DEF_SHARE", "DPD_DEF", "mean"),
+            ("POS_CNT_INSTALMENT_MEAN", "CNT_INSTALMENT", "mean"),
+            ("POS_RECENT_MONTHS_COUNT", "RECENT", "sum"),
+            ("POS_RECENT_SK_DPD_MAX", "RECENT_SK_DPD", "max"),
+            ("POS_RECENT_DPD_SHARE", "RECENT_DPD", "mean"),
+        ],
     )
-    work.update(statuses)
-    specs: list[Agg] = [
-        ("POS_MONTHS_COUNT", None, "size"),
-        ("POS_MONTHS_BALANCE_MIN", "MONTHS_BALANCE", "min"),
-        ("POS_SK_DPD_MAX", "SK_DPD", "max"),
-        ("POS_SK_DPD_MEAN", "SK_DPD", "mean"),
-        ("POS_SK_DPD_DEF_MAX", "SK_DPD_DEF", "max"),
-        ("POS_SK_DPD_DEF_MEAN", "SK_DPD_DEF", "mean"),
-        ("POS_DPD_SHARE", "DPD", "mean"),
-        ("POS_DPD_DEF_SHARE", "DPD_DEF", "mean"),
-        ("POS_CNT_INSTALMENT_MEAN", "CNT_INSTALMENT", "mean"),
-        ("POS_RECENT_MONTHS_COUNT", "RECENT", "sum"),
-        ("POS_RECENT_SK_DPD_MAX", "RECENT_SK_DPD", "max"),
-        ("POS_RECENT_DPD_SHARE", "RECENT_DPD", "mean"),
-    ]
-    specs += [(name, name, "mean") for name in statuses]
-    out = group_agg(work, keys, specs)
     del work
     loans = _pos_loan_features(pos)
     return out.join(loans, how="left")
