@@ -21,8 +21,9 @@ def main() -> None:
     snapshot = drift_report(reference, current, columns, config)
     (reports / "drift").mkdir(parents=True, exist_ok=True)
     snapshot.save_html(str(reports / "drift" / "drift_report.html"))  # a Path is silently ignored
+    # Per-column scores: a plot file in git (`dvc plots diff`), not one metric per column.
     table = drifted_columns_table(snapshot, columns)
-    table.to_csv(reports / "drift" / "drifted_columns.csv", index=False)
+    table.to_csv(reports / "drift_columns.csv", index=False, float_format="%.6g")
     metrics = drift_metrics(snapshot, columns)
     write_json(metrics, reports / "drift_metrics.json")
     print(

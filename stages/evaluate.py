@@ -15,6 +15,8 @@ from credit_scoring.modeling.evaluate import (
     bootstrap_intervals,
     cost_curve,
     decision_metrics,
+    family_table,
+    headline_metrics,
     pr_points,
     roc_points,
 )
@@ -63,13 +65,9 @@ def main() -> None:
     plots.plot_pr_curves(curves["pr"], float(y.mean()), figures / "pr.png")
     plots.plot_reliability(curves["calibration"], figures / "calibration.png")
 
-    metrics = {
-        f"{family}.{name}": round(value, 6)
-        for family, s in scores.items()
-        for name, value in s.items()
-    }
-    metrics |= {f"champion.{name}": round(value, 6) for name, value in scores[champion].items()}
-    write_json(metrics, reports / "metrics.json")
+    # Every score of every family: a plot file (`dvc plots diff`); the headline: metrics.
+    family_table(scores, champion).to_csv(reports / "plots" / "families.csv", index=False)
+    write_json(headline_metrics(scores, champion), reports / "metrics.json")
     champion_record = {"family": champion, **scores[champion]}
     champion_record["selection"] = selection.round(6).to_dict(orient="records")
     best = candidates[champion]

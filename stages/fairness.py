@@ -15,11 +15,11 @@ from credit_scoring.modeling.fairness import (
     group_table,
     plot_group_rates,
     retrain,
-    rounded,
     sensitive_groups,
     without_protected,
     without_protected_metrics,
 )
+from credit_scoring.tabular import rounded_metrics
 
 
 def main() -> None:
@@ -57,10 +57,10 @@ def main() -> None:
     out_dir = reports / "fairness"
     out_dir.mkdir(parents=True, exist_ok=True)
     table.round(6).to_csv(out_dir / "groups.csv", index=False)
-    write_json(rounded(metrics), reports / "fairness.json")
+    write_json(rounded_metrics(metrics), reports / "fairness.json")
     plot_group_rates(table, champion.threshold, out_dir / "fairness.png")
     print(table.to_string(index=False, float_format="{:.3f}".format))
-    for name, value in rounded(metrics, 4).items():
+    for name, value in rounded_metrics(metrics).items():
         print(f"{name:60s} {value}")
 
 

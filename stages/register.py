@@ -98,13 +98,12 @@ def _population(processed: Path) -> dict[str, float]:
 
 
 def _family_scores(reports: Path) -> dict[str, dict[str, float]]:
-    """Per-family metrics, unflattened from reports/metrics.json."""
-    scores: dict[str, dict[str, float]] = {}
-    for key, value in read_json(reports / "metrics.json").items():
-        family, name = key.split(".", 1)
-        if family != "champion":
-            scores.setdefault(family, {})[name] = value
-    return scores
+    """Every score of every family (stage evaluate's reports/plots/families.csv)."""
+    path = reports / "plots" / "families.csv"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: missing (run the stage that writes it: `dvc repro`)")
+    table = pd.read_csv(path).drop(columns="champion").set_index("family")
+    return {family: row.dropna().to_dict() for family, row in table.iterrows()}
 
 
 def _fairness(reports: Path) -> dict[str, float | None] | None:

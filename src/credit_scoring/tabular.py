@@ -3,10 +3,25 @@
 from __future__ import annotations
 
 import numbers
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+# Decimals of every value in a `dvc metrics` file: machine noise (other BLAS kernels or thread
+# counts move the 6th decimal or beyond) does not show as a change in `dvc metrics diff`.
+METRIC_DECIMALS = 4
+
+
+def rounded_metrics(
+    metrics: Mapping[str, float | None], digits: int = METRIC_DECIMALS
+) -> dict[str, float | None]:
+    """Metrics rounded to ``digits`` decimals (integers stay integers, None stays None)."""
+    return {
+        key: value if value is None or isinstance(value, int) else round(float(value), digits)
+        for key, value in metrics.items()
+    }
 
 
 def sample_rows(frame: pd.DataFrame, n_rows: int | None, seed: int) -> pd.DataFrame:

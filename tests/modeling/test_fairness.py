@@ -275,7 +275,9 @@ def test_stage_reports_what_dropping_the_protected_attributes_costs(tiny_run, ti
     for name in ("auc", "business_score"):
         assert 0.5 < fairness[f"without_protected.{name}"] <= 1
         assert fairness[f"without_protected.delta_{name}"] == pytest.approx(
-            fairness[f"without_protected.{name}"] - metrics[f"champion.holdout_{name}"], abs=2e-6
+            # three values each rounded to 4 decimals (tabular.METRIC_DECIMALS)
+            fairness[f"without_protected.{name}"] - metrics[f"champion.holdout_{name}"],
+            abs=1.5e-4 + 1e-9,
         )
     assert 0 < fairness["without_protected.threshold"] < 1
     assert "without_protected.age_band.demographic_parity_difference" in fairness

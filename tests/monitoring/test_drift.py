@@ -73,13 +73,13 @@ def test_identical_data_has_no_drift(identical):
     assert metrics["drift_share"] == 0.0
     assert metrics["n_drifted_columns"] == 0 and metrics["dataset_drift"] == 0
     assert metrics["n_columns"] == len(COLUMNS)
-    assert not any(metrics[f"drifted.{column}"] for column in COLUMNS)
+    assert not drifted_columns_table(identical, COLUMNS)["drifted"].any()
 
 
 def test_shifted_numeric_and_categorical_mix_are_flagged(drifted):
     metrics = drift_metrics(drifted, COLUMNS)
-    flagged = {column for column in COLUMNS if metrics[f"drifted.{column}"]}
-    assert flagged == {"AMT_INCOME_TOTAL", "NAME_INCOME_TYPE"}
+    table = drifted_columns_table(drifted, COLUMNS)
+    assert set(table.loc[table["drifted"], "column"]) == {"AMT_INCOME_TOTAL", "NAME_INCOME_TYPE"}
     assert metrics["n_drifted_columns"] == 2
     assert metrics["drift_share"] == pytest.approx(2 / 5)
     assert metrics["dataset_drift"] == 0  # 40 % < the default 50 %
@@ -91,13 +91,10 @@ def test_drift_share_setting_flags_the_data_set(reference):
     assert drift_metrics(snapshot, COLUMNS)["dataset_drift"] == 1
 
 
-def test_metric_keys_are_flat_sorted_and_stable(identical, drifted):
-    expected = SUMMARY_KEYS | {
-        f"{kind}.{c}" for c in COLUMNS for kind in ("drift_score", "drifted")
-    }
+def test_metrics_are_the_summary_only_flat_and_sorted(identical, drifted):
     for snapshot in (identical, drifted):
         metrics = drift_metrics(snapshot, COLUMNS)
-        assert set(metrics) == expected
+        assert set(metrics) == SUMMARY_KEYS  # per-column scores live in the plot file
         assert list(metrics) == sorted(metrics)
         assert all(isinstance(value, int | float) for value in metrics.values())
         json.dumps(metrics, allow_nan=False)
@@ -105,9 +102,13 @@ def test_metric_keys_are_flat_sorted_and_stable(identical, drifted):
 
 def test_drifted_columns_table(drifted):
     table = drifted_columns_table(drifted, COLUMNS)
-    assert list(table.columns) == ["column", "stattest", "score", "threshold", "drifted"]
+    assert list(table.columns) == [
+        "column", "stattest", "score", "threshold", "drifted", "severity",
+    ]  # fmt: skip
     assert sorted(table["column"]) == sorted(COLUMNS)
     assert table["drifted"].tolist() == [True, True, False, False, False]
+    # One scale for p-values and distances: positive exactly for the drifted columns.
+    assert ((table["severity"] > 0) == table["drifted"]).all()
     assert set(table["column"].head(2)) == {"AMT_INCOME_TOTAL", "NAME_INCOME_TYPE"}
     assert table["stattest"].str.len().gt(0).all()
 
@@ -128,11 +129,14 @@ def test_html_report_is_written(identical, tmp_path):
 def test_sampling_is_deterministic(reference):
     current = shifted(reference, seed=1)
     config = DriftConfig(sample_size=200, seed=7)
-    first = drift_metrics(drift_report(reference, current, COLUMNS, config), COLUMNS)
-    again = drift_metrics(drift_report(reference, current, COLUMNS, config), COLUMNS)
-    full = drift_metrics(drift_report(reference, current, COLUMNS, DriftConfig()), COLUMNS)
-    assert first == again
-    assert first["drift_score.DAYS_BIRTH"] != full["drift_score.DAYS_BIRTH"]
+
+    def scores(config: DriftConfig) -> pd.Series:
+        table = drifted_columns_table(drift_report(reference, current, COLUMNS, config), COLUMNS)
+        return table.set_index("column")["score"]
+
+    first, again, full = scores(config), scores(config), scores(DriftConfig())
+    assert first.equals(again)
+    assert first["DAYS_BIRTH"] != full["DAYS_BIRTH"]
 
 
 def test_all_missing_columns_are_skipped(reference, caplog):
@@ -170,7 +174,9 @@ def test_drift_stage_writes_its_outputs(tmp_path, reference):
     assert result.returncode == 0, result.stderr
     assert "2 of 5 columns drifted" in result.stdout
     metrics = json.loads((tmp_path / "reports" / "drift_metrics.json").read_text())
-    assert metrics["n_columns"] == 5 and "drifted.TARGET" not in metrics
-    table = pd.read_csv(tmp_path / "reports" / "drift" / "drifted_columns.csv")
+    assert metrics == {
+        "dataset_drift": 0, "drift_share": 0.4, "n_columns": 5, "n_drifted_columns": 2,
+    }  # fmt: skip
+    table = pd.read_csv(tmp_path / "reports" / "drift_columns.csv")
     assert set(table["column"]) == set(COLUMNS)
     assert (tmp_path / "reports" / "drift" / "drift_report.html").stat().st_size > 10_000

@@ -8,7 +8,12 @@ from credit_scoring.features.build import (
     history_feature_columns,
     split_feature_kinds,
 )
-from credit_scoring.features.matrix import attach_target, feature_matrix, split_holdout
+from credit_scoring.features.matrix import (
+    attach_target,
+    feature_matrix,
+    split_holdout,
+    training_matrix,
+)
 
 __all__ = [
     "attach_target",
@@ -19,4 +24,5 @@ __all__ = [
     "history_feature_columns",
     "split_feature_kinds",
     "split_holdout",
+    "training_matrix",
 ]

@@ -18,6 +18,7 @@ from credit_scoring.config import CostConfig
 from credit_scoring.modeling.calibration import calibration_scores
 from credit_scoring.modeling.cost import business_score, business_score_curve
 from credit_scoring.modeling.decision import refused
+from credit_scoring.tabular import METRIC_DECIMALS, rounded_metrics
 
 
 def decision_metrics(
@@ -97,3 +98,34 @@ def bootstrap_intervals(
         ]
         for name, values in draws.items()
     }
+
+
+# The champion's figures in `dvc metrics` (the rest of its scores: reports/champion.json).
+CHAMPION_METRICS = (
+    "cv_auc", "cv_auc_std", "cv_business_score", "cv_business_score_std", "threshold",
+    "holdout_auc", "holdout_business_score", "holdout_f1", "holdout_ece", "holdout_refusal_rate",
+)  # fmt: skip
+# Each family's figures in `dvc metrics` (all of them: the plot file of :func:`family_table`).
+FAMILY_METRICS = ("cv_auc", "cv_business_score", "holdout_auc", "holdout_business_score")
+
+
+def headline_metrics(scores: dict[str, dict[str, float]], champion: str) -> dict[str, float]:
+    """The flat ``dvc metrics`` of the evaluate stage, few enough to read in a diff:
+    ``champion.<name>`` for :data:`CHAMPION_METRICS`, ``<family>.<name>`` for
+    :data:`FAMILY_METRICS`, rounded to :data:`~credit_scoring.tabular.METRIC_DECIMALS`."""
+    metrics = {f"champion.{name}": scores[champion][name] for name in CHAMPION_METRICS}
+    metrics |= {
+        f"{family}.{name}": family_scores[name]
+        for family, family_scores in scores.items()
+        for name in FAMILY_METRICS
+    }
+    return rounded_metrics(metrics)
+
+
+def family_table(scores: dict[str, dict[str, float]], champion: str) -> pd.DataFrame:
+    """One row per family with every score (rounded like the metrics), the champion flagged."""
+    table = pd.DataFrame([{"family": family, **s} for family, s in scores.items()])
+    numeric = table.columns.drop("family")
+    table[numeric] = table[numeric].round(METRIC_DECIMALS)
+    table.insert(1, "champion", table["family"] == champion)
+    return table

@@ -20,7 +20,7 @@ from evidently import DataDefinition, Dataset, Report
 from evidently.presets import DataDriftPreset
 
 from credit_scoring.config import DriftConfig
-from credit_scoring.tabular import sample_rows
+from credit_scoring.tabular import METRIC_DECIMALS, sample_rows
 
 logger = logging.getLogger(__name__)
 
@@ -128,36 +128,27 @@ def _drift_share_threshold(snapshot: Any) -> float:
     )
 
 
-def _finite(value: float) -> float | None:
-    """``value``, or None when it is not finite (NaN is not valid JSON)."""
-    return value if math.isfinite(value) else None
-
-
-def drift_metrics(snapshot: Any, columns: list[str]) -> dict[str, float | None]:
-    """Flat drift metrics for ``dvc metrics``.
+def drift_metrics(snapshot: Any, columns: list[str]) -> dict[str, float | int]:
+    """The drift summary for ``dvc metrics`` (per-column scores: :func:`drifted_columns_table`).
 
     Args:
         snapshot: output of :func:`drift_report`.
         columns: the columns asked for; those Evidently did not test are left out.
 
     Returns:
-        Keys sorted: ``drift_share`` (share of drifted columns), ``n_drifted_columns``,
-        ``n_columns``, ``dataset_drift`` (1 when ``drift_share`` reaches the configured share),
-        and per column ``drift_score.<COLUMN>`` (the test's p-value or distance as Evidently
-        reports it) and ``drifted.<COLUMN>`` (0/1).
+        Keys sorted: ``dataset_drift`` (1 when ``drift_share`` reaches the configured share),
+        ``drift_share`` (share of drifted columns, rounded to :data:`METRIC_DECIMALS`),
+        ``n_columns`` and ``n_drifted_columns``.
     """
     results = _column_results(snapshot, columns)
     n_drifted = sum(result["drifted"] for result in results.values())
     share = n_drifted / len(results) if results else 0.0
-    metrics: dict[str, float | None] = {
-        "drift_share": share,
+    metrics: dict[str, float | int] = {
+        "drift_share": round(share, METRIC_DECIMALS),
         "n_drifted_columns": n_drifted,
         "n_columns": len(results),
         "dataset_drift": int(bool(results) and share >= _drift_share_threshold(snapshot)),
     }
-    for column, result in results.items():
-        metrics[f"drift_score.{column}"] = _finite(result["score"])
-        metrics[f"drifted.{column}"] = int(result["drifted"])
     return dict(sorted(metrics.items()))
 
 
@@ -174,7 +165,10 @@ def _severity(row: pd.Series) -> float:
 
 
 def drifted_columns_table(snapshot: Any, columns: list[str]) -> pd.DataFrame:
-    """One row per tested column: column, stattest, score, threshold, drifted.
+    """One row per tested column: column, stattest, score, threshold, drifted, severity.
+
+    ``severity`` is the log of how far the score sits past its threshold (positive: drifted), one
+    scale for p-values and distances: the per-column drift plot (``dvc plots``).
 
     Returns:
         Drifted columns first, then by decreasing drift (smallest p-value / largest distance).
@@ -185,7 +179,7 @@ def drifted_columns_table(snapshot: Any, columns: list[str]) -> pd.DataFrame:
         columns=["column", "stattest", "score", "threshold", "drifted"],
     )
     if table.empty:
-        return table
-    severity = table.apply(_severity, axis=1)
-    order = np.lexsort((-severity.to_numpy(), ~table["drifted"].to_numpy(dtype=bool)))
+        return table.assign(severity=pd.Series(dtype=float))
+    table["severity"] = table.apply(_severity, axis=1)
+    order = np.lexsort((-table["severity"].to_numpy(), ~table["drifted"].to_numpy(dtype=bool)))
     return table.iloc[order].reset_index(drop=True)
