@@ -5,7 +5,7 @@ from pathlib import Path
 from credit_scoring.cli import run_stage, write_json
 from credit_scoring.config import FeaturesConfig, load_params
 from credit_scoring.data import schema
-from credit_scoring.data.io import ParquetTables, read_table, write_table
+from credit_scoring.data.io import ParquetTables, read_table, release_arrow_memory, write_table
 from credit_scoring.features import (
     attach_target,
     build_features,
@@ -24,12 +24,14 @@ def main() -> None:
     )
     # One side table in memory at a time: each is read, aggregated and dropped.
     history = build_history_features(ParquetTables(interim, schema.HISTORY_TABLES), config)
+    release_arrow_memory()
     application = read_table(interim / "application_train.parquet")
     labelled = attach_target(build_features(application, history, config), application)
     del application
     production = build_features(read_table(interim / "application_test.parquet"), history, config)
     train, holdout = split_holdout(labelled, **params["split"])
     del labelled
+    release_arrow_memory()
 
     numeric, categorical = split_feature_kinds(production)
     write_json(

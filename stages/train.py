@@ -9,9 +9,9 @@ from threadpoolctl import threadpool_limits
 
 from credit_scoring.cli import mlflow_tracking_uri, read_json, run_stage, write_json
 from credit_scoring.config import CostConfig, ModelGrid, TrainConfig, load_params
-from credit_scoring.data.io import read_table
+from credit_scoring.data.io import read_table, release_arrow_memory
 from credit_scoring.data.schema import TARGET
-from credit_scoring.features import training_matrix
+from credit_scoring.features import feature_matrix
 from credit_scoring.governance import tracking
 from credit_scoring.modeling.candidates import save_candidate
 from credit_scoring.modeling.train import make_folds, make_repeated_folds, train_family
@@ -28,8 +28,9 @@ def main() -> None:
     processed, reports = Path(paths["processed_dir"]), Path(paths["reports_dir"])
     columns = read_json(processed / "feature_columns.json")
     train = read_table(processed / "train.parquet")
-    X, y = training_matrix(train, columns), train[TARGET].copy()
+    X, y = feature_matrix(train, columns), train[TARGET].copy()
     del train  # ~1 GB at Kaggle size, freed before the fits start
+    release_arrow_memory()
     folds = make_folds(y, config.cv_folds, config.seed)
     repeats = make_repeated_folds(y, config.cv_folds, config.cv_repeats, config.seed)
     costs = CostConfig(**params["cost"])

@@ -9,7 +9,7 @@ from imblearn.over_sampling import SMOTE
 
 from credit_scoring.config import CostConfig, ModelGrid, TrainConfig
 from credit_scoring.modeling.calibration import CalibratedPipeline
-from credit_scoring.modeling.models import build_pipeline, resolve_grid
+from credit_scoring.modeling.models import build_pipeline, input_dtype, resolve_grid
 from credit_scoring.modeling.search import grid_edges, search_family
 from credit_scoring.modeling.train import make_folds, make_repeated_folds, train_family
 
@@ -56,6 +56,24 @@ def test_pipeline_handles_missing_values_and_unseen_categories(data, family):
     unseen = X.head(3).assign(segment=["zzz", None, "c"])
     proba = pipeline.predict_proba(unseen)[:, 1]
     assert proba.shape == (3,) and np.all((proba >= 0) & (proba <= 1))
+
+
+@pytest.mark.parametrize("family", ["logreg", "random_forest", "xgboost", "lightgbm"])
+def test_models_see_one_float_type_and_leave_the_input_untouched(data, family):
+    """float32 (float64 for LightGBM) whatever the input's type; a float32 input gives the
+    same values; the in-place imputation and scaling never write into the caller's frame."""
+    X, y = data
+    X32 = X.astype(dict.fromkeys(NUMERIC, "float32"))
+    before, before32 = X.copy(), X32.copy()
+    pipeline = build_pipeline(family, {}, NUMERIC, CATEGORICAL, seed=0).fit(X32, y)
+    preprocess = pipeline.named_steps["preprocess"]
+    assert preprocess.transform(X).dtype == input_dtype(family)
+    assert input_dtype(family) == (np.float64 if family == "lightgbm" else np.float32)
+    if family != "lightgbm":
+        np.testing.assert_array_equal(preprocess.transform(X), preprocess.transform(X32))
+        np.testing.assert_array_equal(pipeline.predict_proba(X), pipeline.predict_proba(X32))
+    pd.testing.assert_frame_equal(X, before)
+    pd.testing.assert_frame_equal(X32, before32)
 
 
 def test_train_family_finds_signal_and_a_business_threshold(data):

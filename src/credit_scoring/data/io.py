@@ -133,6 +133,15 @@ def read_table(path: Path, arrow_strings: bool = False) -> pd.DataFrame:
     )
 
 
+def release_arrow_memory() -> None:
+    """Give the pages of Arrow's memory pool that no table uses back to the system.
+
+    Frames read from parquet live in Arrow's pool (mimalloc), which keeps freed pages: at Kaggle
+    size the train stage held 1.7 GB more than it used after dropping the labelled frame.
+    """
+    pa.default_memory_pool().release_unused()
+
+
 class ParquetTables(Mapping[str, pd.DataFrame]):
     """The tables of a folder of parquet files, each read when asked for and not kept.
 
@@ -147,6 +156,7 @@ class ParquetTables(Mapping[str, pd.DataFrame]):
     def __getitem__(self, table: str) -> pd.DataFrame:
         if table not in self.tables:
             raise KeyError(table)
+        release_arrow_memory()  # the tables read before and dropped since
         return read_table(self.folder / f"{table}.parquet", arrow_strings=True)
 
     def __iter__(self) -> Iterator[str]:

@@ -12,7 +12,6 @@ from credit_scoring.features.matrix import (
     attach_target,
     feature_matrix,
     split_holdout,
-    training_matrix,
 )
 
 __all__ = [
@@ -24,5 +23,4 @@ __all__ = [
     "history_feature_columns",
     "split_feature_kinds",
     "split_holdout",
-    "training_matrix",
 ]

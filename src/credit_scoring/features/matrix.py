@@ -49,9 +49,3 @@ def feature_matrix(frame: pd.DataFrame, columns: dict[str, list[str]]) -> pd.Dat
         values = matrix[column].astype(object)
         matrix[column] = values.where(values.notna(), np.nan)
     return matrix
-
-
-def training_matrix(frame: pd.DataFrame, columns: dict[str, list[str]]) -> pd.DataFrame:
-    """:func:`feature_matrix` with float32 numeric columns, for fitting: the model pipelines cast
-    to float32 first (the same values), and every fold's copy takes half the memory."""
-    return feature_matrix(frame, columns).astype(dict.fromkeys(columns["numeric"], "float32"))

@@ -41,7 +41,7 @@ from threadpoolctl import threadpool_limits
 from credit_scoring.config import CostConfig, ModelGrid, TrainConfig
 from credit_scoring.data.schema import DAYS_PER_YEAR, TARGET
 from credit_scoring.features.application import PROTECTED_FEATURES
-from credit_scoring.features.matrix import training_matrix
+from credit_scoring.features.matrix import feature_matrix
 from credit_scoring.modeling.cost import business_score
 from credit_scoring.modeling.decision import refused
 from credit_scoring.modeling.models import describe_params, resolve_grid
@@ -309,7 +309,7 @@ def retrain(
     Same folds, same out-of-fold threshold tuning and refit (``train_family`` on a grid of the
     candidate's chosen point): with the candidate's own columns it gives the candidate back.
     """
-    X, y = training_matrix(train, dict(columns)), train[TARGET]
+    X, y = feature_matrix(train, dict(columns)), train[TARGET]
     folds = make_folds(y, config.cv_folds, config.seed)
     repeats = make_repeated_folds(y, config.cv_folds, config.cv_repeats, config.seed)
     with threadpool_limits(limits=1):
