@@ -7,7 +7,7 @@ from credit_scoring.cli import read_json, run_stage, write_json
 from credit_scoring.config import CostConfig, FairnessConfig, ModelGrid, TrainConfig, load_params
 from credit_scoring.data.io import read_table
 from credit_scoring.data.schema import TARGET
-from credit_scoring.features import feature_matrix
+from credit_scoring.features import feature_matrix, read_model_matrix
 from credit_scoring.modeling.candidates import load_candidates
 from credit_scoring.modeling.decision import refused
 from credit_scoring.modeling.fairness import (
@@ -19,6 +19,7 @@ from credit_scoring.modeling.fairness import (
     without_protected,
     without_protected_metrics,
 )
+from credit_scoring.modeling.models import input_dtype
 from credit_scoring.tabular import rounded_metrics
 
 
@@ -42,8 +43,9 @@ def main() -> None:
         settings = dict(params["train"])
         grid = ModelGrid(name=family, **settings.pop("models")[family])
         reduced = without_protected(columns)
-        train = read_table(processed / "train.parquet")
-        other = retrain(champion, grid, train, reduced, costs, TrainConfig(**settings))
+        X, y_train = read_model_matrix(processed / "train.parquet", reduced, input_dtype(family))
+        other = retrain(champion, grid, X, y_train, reduced, costs, TrainConfig(**settings))
+        del X
         other_proba = other.pipeline.predict_proba(feature_matrix(holdout, reduced))[:, 1]
         metrics |= without_protected_metrics(
             y,

@@ -301,7 +301,8 @@ def test_retraining_the_chosen_point_gives_the_champion_back(tiny_run):
     grid = ModelGrid(name=candidate.family, **settings.pop("models")[candidate.family])
     train = pd.read_parquet(tiny_run["root"] / "data" / "processed" / "train.parquet")
     costs = CostConfig(**tiny_run["params"]["cost"])
-    again = retrain(candidate, grid, train, tiny_run["columns"], costs, TrainConfig(**settings))
+    X, y = feature_matrix(train, tiny_run["columns"]), train[schema.TARGET]
+    again = retrain(candidate, grid, X, y, tiny_run["columns"], costs, TrainConfig(**settings))
     assert again.best_params == candidate.best_params
     assert again.threshold == candidate.threshold
     proba = again.pipeline.predict_proba(tiny_run["X"])[:, 1]

@@ -112,21 +112,24 @@ def write_table(frame: pd.DataFrame, path: Path) -> None:
     frame.to_parquet(path, index=False)
 
 
-def read_table(path: Path, arrow_strings: bool = False) -> pd.DataFrame:
+def read_table(
+    path: Path, arrow_strings: bool = False, columns: list[str] | None = None
+) -> pd.DataFrame:
     """Read a parquet table written by :func:`write_table`.
 
     Args:
         path: the parquet file.
         arrow_strings: text columns as Arrow-backed strings (no Python object per cell, for
             tables of millions of rows) instead of the ``string`` dtype they were written with.
+        columns: read only these columns (default: all).
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: missing (run the stage that writes it: `dvc repro`)")
     if not arrow_strings:
-        return pd.read_parquet(path)
+        return pd.read_parquet(path, columns=columns)
     text = pd.StringDtype("pyarrow")
-    return pq.read_table(path).to_pandas(
+    return pq.read_table(path, columns=columns).to_pandas(
         types_mapper={pa.string(): text, pa.large_string(): text}.get,
         split_blocks=True,
         self_destruct=True,

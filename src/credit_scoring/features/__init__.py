@@ -11,6 +11,7 @@ from credit_scoring.features.build import (
 from credit_scoring.features.matrix import (
     attach_target,
     feature_matrix,
+    read_model_matrix,
     split_holdout,
 )
 
@@ -21,6 +22,7 @@ __all__ = [
     "build_history_features",
     "feature_matrix",
     "history_feature_columns",
+    "read_model_matrix",
     "split_feature_kinds",
     "split_holdout",
 ]

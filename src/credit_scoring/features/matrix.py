@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
+from credit_scoring.data.io import read_table, release_arrow_memory
 from credit_scoring.data.schema import CLIENT_ID, TARGET
 
 
@@ -28,12 +32,16 @@ def split_holdout(
     return train.reset_index(drop=True), holdout.reset_index(drop=True)
 
 
-def feature_matrix(frame: pd.DataFrame, columns: dict[str, list[str]]) -> pd.DataFrame:
+def feature_matrix(
+    frame: pd.DataFrame, columns: dict[str, list[str]], numeric_dtype: Any = None
+) -> pd.DataFrame:
     """The model input: the numeric then categorical feature columns of ``frame``.
 
     Args:
         frame: features (and possibly SK_ID_CURR / TARGET).
         columns: ``{"numeric": [...], "categorical": [...]}`` as written by stage featurize.
+        numeric_dtype: cast the numeric columns to it (e.g. float32 for the families whose
+            pipeline casts to float32 first: the same values in half the memory).
 
     Raises:
         KeyError: naming the feature columns ``frame`` lacks.
@@ -42,10 +50,25 @@ def feature_matrix(frame: pd.DataFrame, columns: dict[str, list[str]]) -> pd.Dat
     missing = [c for c in wanted if c not in frame.columns]
     if missing:
         raise KeyError(f"missing feature column(s): {', '.join(missing[:10])}")
-    matrix = frame[wanted].copy()
+    if numeric_dtype is None:
+        matrix = frame[wanted].copy()
+    else:
+        matrix = frame[wanted].astype(dict.fromkeys(columns["numeric"], numeric_dtype))
     # One spelling of "missing" for categories (parquet gives None, pandas NaN or pd.NA), so the
     # imputer fills it the same way in training and in serving.
     for column in columns["categorical"]:
         values = matrix[column].astype(object)
         matrix[column] = values.where(values.notna(), np.nan)
     return matrix
+
+
+def read_model_matrix(
+    path: Path, columns: dict[str, list[str]], numeric_dtype: Any = None
+) -> tuple[pd.DataFrame, pd.Series]:
+    """(model matrix, TARGET) of a labelled parquet table; the table itself is dropped and
+    Arrow's pool released before returning, so only the matrix stays in memory."""
+    frame = read_table(path)
+    X, y = feature_matrix(frame, columns, numeric_dtype), frame[TARGET].copy()
+    del frame
+    release_arrow_memory()
+    return X, y

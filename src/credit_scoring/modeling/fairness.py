@@ -39,9 +39,8 @@ from sklearn.metrics import roc_auc_score
 from threadpoolctl import threadpool_limits
 
 from credit_scoring.config import CostConfig, ModelGrid, TrainConfig
-from credit_scoring.data.schema import DAYS_PER_YEAR, TARGET
+from credit_scoring.data.schema import DAYS_PER_YEAR
 from credit_scoring.features.application import PROTECTED_FEATURES
-from credit_scoring.features.matrix import feature_matrix
 from credit_scoring.modeling.cost import business_score
 from credit_scoring.modeling.decision import refused
 from credit_scoring.modeling.models import describe_params, resolve_grid
@@ -299,17 +298,17 @@ def chosen_point(grid: ModelGrid, best_params: Mapping[str, str], seed: int) -> 
 def retrain(
     candidate: TrainedCandidate,
     grid: ModelGrid,
-    train: pd.DataFrame,
+    X: pd.DataFrame,
+    y: pd.Series,
     columns: Mapping[str, list[str]],
     costs: CostConfig,
     config: TrainConfig,
 ) -> TrainedCandidate:
-    """The candidate's configuration trained as stage train does, on ``columns`` only.
+    """The candidate's configuration trained as stage train does, on ``columns`` of ``X`` only.
 
     Same folds, same out-of-fold threshold tuning and refit (``train_family`` on a grid of the
     candidate's chosen point): with the candidate's own columns it gives the candidate back.
     """
-    X, y = feature_matrix(train, dict(columns)), train[TARGET]
     folds = make_folds(y, config.cv_folds, config.seed)
     repeats = make_repeated_folds(y, config.cv_folds, config.cv_repeats, config.seed)
     with threadpool_limits(limits=1):
