@@ -78,12 +78,16 @@ class ModelGrid:
         params: fixed estimator arguments.
         grid: GridSearchCV grid, keys as pipeline parameters (e.g. ``model__C``); a list of
             such dicts searches their union (to leave out combinations).
+        n_jobs: fits run side by side for this family (None: ``train.n_jobs``). One fit at a
+            time holds half the memory; give the estimator the threads instead (its
+            ``params.n_jobs``), as ``experiment=full_size`` does for LightGBM.
     """
 
     name: str
     enabled: bool = True
     params: dict[str, Any] = field(default_factory=dict)
     grid: dict[str, list[Any]] | list[dict[str, list[Any]]] = field(default_factory=dict)
+    n_jobs: int | None = None
 
 
 @dataclass(frozen=True)

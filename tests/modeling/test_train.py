@@ -168,3 +168,29 @@ def test_a_winner_on_the_edge_of_a_long_grid_is_flagged():
     assert grid_edges({"model__C": 0.01, "model__max_iter": 200}, grid) == []
     parts = [{"model__C": [0.001, 0.01]}, {"model__C": [0.1]}]  # a list of grids counts as one
     assert grid_edges({"model__C": 0.1}, parts) == ["model__C"]
+
+
+def test_a_family_can_trade_parallel_fits_for_threads_per_fit(data):
+    """``n_jobs`` of a family (fits side by side) and its estimator's threads: one fit at a time
+    with 2 threads (half the memory) gives the same LightGBM candidate as 2 fits of 1 thread."""
+    X, y = data
+    assert build_pipeline("lightgbm", {}, NUMERIC, CATEGORICAL, 0).named_steps["model"].n_jobs == 1
+    params = {"n_estimators": 30, "min_child_samples": 5}
+    config = TrainConfig(seed=0, cv_folds=3, n_jobs=2, cv_repeats=0, threshold_grid=49)
+    common = {"folds": make_folds(y, 3, seed=0), "costs": COSTS, "config": config}
+    side_by_side = train_family(
+        ModelGrid(name="lightgbm", params=params, grid={"model__num_leaves": [4, 8]}),
+        X, y, numeric=NUMERIC, categorical=CATEGORICAL, **common,
+    )  # fmt: skip
+    threaded = ModelGrid(
+        name="lightgbm",
+        params=params | {"n_jobs": 2},
+        grid={"model__num_leaves": [4, 8]},
+        n_jobs=1,
+    )
+    one_at_a_time = train_family(
+        threaded, X, y, numeric=NUMERIC, categorical=CATEGORICAL, **common
+    )
+    assert one_at_a_time.pipeline.named_steps["model"].n_jobs == 2
+    np.testing.assert_allclose(one_at_a_time.oof, side_by_side.oof, rtol=1e-12)
+    assert one_at_a_time.threshold == side_by_side.threshold

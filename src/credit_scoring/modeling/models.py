@@ -52,17 +52,19 @@ _SCALED = {"logreg"}
 def _make_estimator(family: str, params: dict[str, Any], seed: int) -> Any:
     """Instantiate the classifier of ``family`` with fixed ``params`` and a seed."""
     params = dict(params)
+    if family != "logreg":
+        params.setdefault("n_jobs", 1)  # threads per fit; fits run side by side (train.n_jobs)
     if family == "logreg":
         return LogisticRegression(random_state=seed, **params)
     if family == "random_forest":
-        return RandomForestClassifier(random_state=seed, n_jobs=1, **params)
+        return RandomForestClassifier(random_state=seed, **params)
     if family == "xgboost":
         params.setdefault("eval_metric", "auc")
-        return EarlyStoppingXGBClassifier(random_state=seed, n_jobs=1, **params)
+        return EarlyStoppingXGBClassifier(random_state=seed, **params)
     if family == "lightgbm":
         # deterministic needs one histogram layout forced (LightGBM's docs): col-wise.
         return EarlyStoppingLGBMClassifier(
-            random_state=seed, n_jobs=1, deterministic=True, force_col_wise=True, **params
+            random_state=seed, deterministic=True, force_col_wise=True, **params
         )
     raise ValueError(
         f"unknown model family {family!r}: use logreg, random_forest, xgboost, lightgbm"

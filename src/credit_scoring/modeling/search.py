@@ -175,7 +175,7 @@ def search_family(
             refit=False,
             cv=cv,
             random_state=config.seed,
-            n_jobs=config.n_jobs,
+            n_jobs=grid.n_jobs or config.n_jobs,
             return_train_score=False,
             error_score="raise",
         )
@@ -186,7 +186,7 @@ def search_family(
             scoring=recorder,
             refit=False,
             cv=folds,
-            n_jobs=config.n_jobs,
+            n_jobs=grid.n_jobs or config.n_jobs,
             error_score="raise",
         )
     logger.info(

@@ -186,10 +186,10 @@ def train_family(
     pipeline = build_pipeline(grid.name, grid.params, numeric, categorical, config.seed)
     pipeline.set_params(**search.best_params)
 
-    repeats = list(repeats or [])
+    repeats, n_jobs = list(repeats or []), grid.n_jobs or config.n_jobs
     if repeats:
         progress = Progress(f"{grid.name} assessment", sum(len(f) for f in repeats) + 1)
-        oof = np.vstack([out_of_fold(pipeline, X, y, f, config.n_jobs, progress) for f in repeats])
+        oof = np.vstack([out_of_fold(pipeline, X, y, f, n_jobs, progress) for f in repeats])
     else:
         progress = Progress(
             f"{grid.name} assessment", (0 if search.oof is not None else len(folds)) + 1
@@ -197,7 +197,7 @@ def train_family(
         repeats = [folds]
         single = search.oof
         if single is None:  # successive halving ended on a subsample of the rows
-            single = out_of_fold(pipeline, X, y, folds, config.n_jobs, progress)
+            single = out_of_fold(pipeline, X, y, folds, n_jobs, progress)
         oof = single[None, :]
 
     y_array = y.to_numpy()
