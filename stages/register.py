@@ -8,7 +8,7 @@ import pandas as pd
 
 from credit_scoring.cli import mlflow_tracking_uri, read_json, run_stage, write_json
 from credit_scoring.config import load_params
-from credit_scoring.data.io import read_table
+from credit_scoring.data.io import read_table, require_output
 from credit_scoring.data.schema import TARGET
 from credit_scoring.features import feature_matrix
 from credit_scoring.governance import tracking
@@ -99,9 +99,7 @@ def _population(processed: Path) -> dict[str, float]:
 
 def _family_scores(reports: Path) -> dict[str, dict[str, float]]:
     """Every score of every family (stage evaluate's reports/plots/families.csv)."""
-    path = reports / "plots" / "families.csv"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: missing (run the stage that writes it: `dvc repro`)")
+    path = require_output(reports / "plots" / "families.csv")
     table = pd.read_csv(path).drop(columns="champion").set_index("family")
     return {family: row.dropna().to_dict() for family, row in table.iterrows()}
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from credit_scoring.data.io import RawDataError
+from credit_scoring.data.io import RawDataError, require_output
 from credit_scoring.data.validate import ValidationError
 
 # Failures a user can fix (bad input, missing upstream output): one clear message, no traceback.
@@ -65,10 +65,7 @@ def write_json(data: Any, path: Path | str) -> Path:
 
 def read_json(path: Path | str) -> Any:
     """Read a JSON file written by :func:`write_json`."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: missing (run the stage that writes it: `dvc repro`)")
-    return json.loads(path.read_text(encoding="utf-8"))
+    return json.loads(require_output(path).read_text(encoding="utf-8"))
 
 
 def mlflow_tracking_uri(params: dict[str, Any]) -> str:

@@ -112,6 +112,14 @@ def write_table(frame: pd.DataFrame, path: Path) -> None:
     frame.to_parquet(path, index=False)
 
 
+def require_output(path: Path | str) -> Path:
+    """``path``, or FileNotFoundError naming it when an upstream stage has not written it."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: missing (run the stage that writes it: `dvc repro`)")
+    return path
+
+
 def read_table(
     path: Path, arrow_strings: bool = False, columns: list[str] | None = None
 ) -> pd.DataFrame:
@@ -123,9 +131,7 @@ def read_table(
             tables of millions of rows) instead of the ``string`` dtype they were written with.
         columns: read only these columns (default: all).
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: missing (run the stage that writes it: `dvc repro`)")
+    path = require_output(path)
     if not arrow_strings:
         return pd.read_parquet(path, columns=columns)
     text = pd.StringDtype("pyarrow")

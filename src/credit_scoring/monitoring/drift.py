@@ -20,7 +20,7 @@ from evidently import DataDefinition, Dataset, Report
 from evidently.presets import DataDriftPreset
 
 from credit_scoring.config import DriftConfig
-from credit_scoring.tabular import METRIC_DECIMALS, sample_rows
+from credit_scoring.tabular import rounded_metrics, sample_rows
 
 logger = logging.getLogger(__name__)
 
@@ -137,19 +137,19 @@ def drift_metrics(snapshot: Any, columns: list[str]) -> dict[str, float | int]:
 
     Returns:
         Keys sorted: ``dataset_drift`` (1 when ``drift_share`` reaches the configured share),
-        ``drift_share`` (share of drifted columns, rounded to :data:`METRIC_DECIMALS`),
-        ``n_columns`` and ``n_drifted_columns``.
+        ``drift_share`` (share of drifted columns), ``n_columns`` and ``n_drifted_columns``;
+        rounded like every metrics file (:func:`credit_scoring.tabular.rounded_metrics`).
     """
     results = _column_results(snapshot, columns)
     n_drifted = sum(result["drifted"] for result in results.values())
     share = n_drifted / len(results) if results else 0.0
     metrics: dict[str, float | int] = {
-        "drift_share": round(share, METRIC_DECIMALS),
+        "drift_share": share,
         "n_drifted_columns": n_drifted,
         "n_columns": len(results),
         "dataset_drift": int(bool(results) and share >= _drift_share_threshold(snapshot)),
     }
-    return dict(sorted(metrics.items()))
+    return rounded_metrics(dict(sorted(metrics.items())))
 
 
 def _severity(row: pd.Series) -> float:
