@@ -1,5 +1,7 @@
 """The champion alias in a real MLflow registry (SQLite): moves are recorded and read back."""
 
+import importlib.metadata
+
 import mlflow
 import numpy as np
 import pandas as pd
@@ -33,3 +35,17 @@ def test_alias_moves_are_recorded_as_version_tags(tmp_path, monkeypatch):
     history = tracking.alias_history("m", "champion")
     assert [str(move["version"]) for move in history] == [first, second]
     assert history[0]["until"] == history[1]["since"] and history[1]["until"] == ""
+
+
+def test_logged_model_pins_what_loading_a_champion_needs(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    tracking.configure(f"sqlite:///{tmp_path / 'mlflow.db'}", "tests")
+    model_uri = log_tiny_model(0)
+
+    path = mlflow.pyfunc.get_model_dependencies(model_uri)  # its requirements.txt
+    pins = dict(line.split("==") for line in open(path).read().split() if "==" in line)
+    for name in ("credit-scoring", "scikit-learn", "imbalanced-learn", "lightgbm", "pandas"):
+        assert name in pins, (name, pins)
+    assert "xgboost-cpu" in pins or "xgboost" in pins
+    assert "pytest" not in pins  # what the test process imported is not a model requirement
+    assert pins["scikit-learn"] == importlib.metadata.version("scikit-learn")

@@ -11,6 +11,8 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import asdict
+from functools import cache
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,34 @@ logger = logging.getLogger(__name__)
 # without listing every type as trusted; the models are the project's own artifacts.
 SERIALIZATION = mlflow.sklearn.SERIALIZATION_FORMAT_CLOUDPICKLE
 MODEL_ARTIFACT = "model"
+# The distributions that loading a pipeline needs (the first installed of each group). Given to
+# MLflow instead of letting it infer them: inference imports the model in a subprocess (8 s
+# per log_model / save_model call) and listed pytest and rich, not xgboost, lightgbm, imblearn.
+MODEL_DISTRIBUTIONS = (
+    ("credit-scoring",),
+    ("scikit-learn",),
+    ("imbalanced-learn",),
+    ("xgboost-cpu", "xgboost"),
+    ("lightgbm",),
+    ("numpy",),
+    ("pandas",),
+    ("scipy",),
+    ("cloudpickle",),
+)
+
+
+@cache
+def model_requirements() -> tuple[str, ...]:
+    """Pinned pip requirements of a logged model, from the installed versions."""
+    pins = []
+    for group in MODEL_DISTRIBUTIONS:
+        for name in group:
+            try:
+                pins.append(f"{name}=={metadata.version(name)}")
+                break
+            except metadata.PackageNotFoundError:
+                continue
+    return tuple(pins)
 
 
 def configure(tracking_uri: str, experiment: str) -> str:
@@ -83,6 +113,7 @@ def log_model(pipeline: Any, sample: pd.DataFrame, metadata: Mapping[str, Any]) 
         name=MODEL_ARTIFACT,
         signature=signature,
         input_example=sample.head(3),
+        pip_requirements=list(model_requirements()),
         serialization_format=SERIALIZATION,
         metadata=dict(metadata),
     )
@@ -98,6 +129,7 @@ def save_model(
         pipeline,
         str(path),
         signature=signature,
+        pip_requirements=list(model_requirements()),
         serialization_format=SERIALIZATION,
         metadata=dict(metadata),
     )
