@@ -17,7 +17,7 @@ e.g. the commit whose README gave 0.786 / 0.714), each in a temporary copy with 
 Usage::
 
     python benchmarks/bench_baseline.py --baseline-rev 3eaae1b
-    python benchmarks/bench_baseline.py --baseline-rev 3eaae1b --work /tmp/versus --reuse
+    python benchmarks/bench_baseline.py --baseline-rev 3eaae1b --reuse-baseline
 """
 
 from __future__ import annotations
@@ -171,7 +171,9 @@ def main() -> None:
     parser.add_argument("--baseline-rev", required=True, help="git revision of the baseline")
     parser.add_argument("--data", type=Path, default=SAMPLE, help="folder of the raw CSVs")
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "versus")
-    parser.add_argument("--reuse", action="store_true", help="keep the sides' stage outputs")
+    parser.add_argument(
+        "--reuse-baseline", action="store_true", help="keep the baseline's stage outputs"
+    )
     args = parser.parse_args()
     if (
         not (args.data / "application_train.csv.gz").is_file()
@@ -182,7 +184,8 @@ def main() -> None:
     sides = {"today": args.work / "today", "baseline": args.work / "baseline"}
     walls = {}
     for name, side in sides.items():
-        if not (args.reuse and (side / "reports" / "champion.json").is_file()):
+        reuse = args.reuse_baseline and name == "baseline"
+        if not (reuse and (side / "reports" / "champion.json").is_file()):
             prepare(side, ROOT, args.data, None if name == "today" else args.baseline_rev)
             walls[name] = run_stages(side)
 

@@ -130,7 +130,12 @@ def test_repeated_assessment_and_halving(data):
     X, y = data
     grid = ModelGrid(
         name="xgboost",
-        params={"n_estimators": 300, "learning_rate": 0.1, "early_stopping_rounds": 10},
+        params={
+            "n_estimators": 300,
+            "learning_rate": 0.1,
+            "early_stopping_rounds": 10,
+            "validation_fraction": 0.25,
+        },
         grid={"model__max_depth": [2, 3, 4]},
     )
     folds = make_folds(y, 3, seed=0)
@@ -194,3 +199,21 @@ def test_a_family_can_trade_parallel_fits_for_threads_per_fit(data):
     assert one_at_a_time.pipeline.named_steps["model"].n_jobs == 2
     np.testing.assert_allclose(one_at_a_time.oof, side_by_side.oof, rtol=1e-12)
     assert one_at_a_time.threshold == side_by_side.threshold
+
+
+def test_a_ranking_search_skips_the_booster_refit_and_keeps_no_predictions(data):
+    """With assessment repeats the search only ranks: boosters keep their early-stopped model."""
+    X, y = data
+    grid = ModelGrid(
+        name="lightgbm",
+        params={"n_estimators": 200, "early_stopping_rounds": 10, "verbose": -1},
+        grid={"model__num_leaves": [4, 8]},
+    )
+    folds = make_folds(y, 3, seed=0)
+    config = TrainConfig(seed=0, cv_folds=3)
+    kwargs = {"numeric": NUMERIC, "categorical": CATEGORICAL}
+    ranking = search_family(grid, X, y, folds, COSTS, config, rank_only=True, **kwargs)
+    full = search_family(grid, X, y, folds, COSTS, config, **kwargs)
+    assert ranking.oof is None and full.oof is not None and full.oof.shape == (len(y),)
+    # Different fitted models (without / with the refit on every row) score the folds apart.
+    assert not np.allclose(ranking.results["mean_test_roc_auc"], full.results["mean_test_roc_auc"])

@@ -3,13 +3,21 @@
 ``fit`` holds out ``validation_fraction`` of the rows it is given (stratified, seeded), grows trees
 on the rest until the validation metric (AUC for XGBoost as configured, log loss for
 LightGBM) has not improved for ``early_stopping_rounds`` rounds
-(``n_estimators`` is only the ceiling), and predicts with the best iteration. Inside a CV
-pipeline the held-out rows come from the training fold, so the scored fold never steers the
-stopping. The classes stay XGBoost / LightGBM classifiers (SHAP and the API treat them as such).
+(``n_estimators`` is only the ceiling). With ``refit_full`` (the default) it then fits again on
+every row it was given, with the number of rounds found (``stopped_rounds_``); otherwise it
+keeps the model grown on the rest and predicts with its best iteration. Inside a CV pipeline the
+held-out rows come from the training fold, so the scored fold never steers the stopping. The
+classes stay XGBoost / LightGBM classifiers (SHAP and the API treat them as such).
+
+Why refit: on the real sample (12,500 rows, 2x5 folds) LightGBM stopped on 10% of each
+training fold and kept the other 90% scored out-of-fold AUC 0.7473; the same configuration with
+600 fixed trees on every row scored 0.7539.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -19,7 +27,7 @@ from sklearn.model_selection import train_test_split
 from xgboost import XGBClassifier
 
 # Our own arguments, kept out of the boosters' native parameter lists.
-_EXTRA = ("validation_fraction",)
+_EXTRA = ("validation_fraction", "refit_full")
 
 
 def inner_split(X: Any, y: Any, fraction: float, seed: int | None) -> tuple[Any, Any, Any, Any]:
@@ -27,12 +35,27 @@ def inner_split(X: Any, y: Any, fraction: float, seed: int | None) -> tuple[Any,
     return train_test_split(X, y, test_size=fraction, stratify=np.asarray(y), random_state=seed)
 
 
+@contextmanager
+def _temporarily(estimator: Any, **params: Any) -> Iterator[None]:
+    """Set ``params`` on ``estimator`` for the block, then restore them (``get_params`` keeps
+    reporting the configuration, not the rounds of the last fit)."""
+    saved = {name: getattr(estimator, name) for name in params}
+    estimator.set_params(**params)
+    try:
+        yield
+    finally:
+        estimator.set_params(**saved)
+
+
 class EarlyStoppingXGBClassifier(XGBClassifier):
     """XGBoost classifier that stops on an inner validation split (see the module docstring)."""
 
-    def __init__(self, *, validation_fraction: float = 0.1, **kwargs: Any) -> None:
+    def __init__(
+        self, *, validation_fraction: float = 0.1, refit_full: bool = True, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.validation_fraction = validation_fraction
+        self.refit_full = refit_full
 
     def get_xgb_params(self) -> dict[str, Any]:
         params = super().get_xgb_params()
@@ -44,7 +67,12 @@ class EarlyStoppingXGBClassifier(XGBClassifier):
         if not self.early_stopping_rounds or not self.validation_fraction:
             return super().fit(X, y, **fit_params)
         X_fit, X_val, y_fit, y_val = inner_split(X, y, self.validation_fraction, self.random_state)
-        return super().fit(X_fit, y_fit, eval_set=[(X_val, y_val)], verbose=False, **fit_params)
+        super().fit(X_fit, y_fit, eval_set=[(X_val, y_val)], verbose=False, **fit_params)
+        self.stopped_rounds_ = self.n_rounds
+        if not self.refit_full:
+            return self
+        with _temporarily(self, n_estimators=self.stopped_rounds_, early_stopping_rounds=None):
+            return super().fit(X, y, **fit_params)
 
     @property
     def n_rounds(self) -> int:
@@ -61,11 +89,13 @@ class EarlyStoppingLGBMClassifier(LGBMClassifier):
         *,
         validation_fraction: float = 0.1,
         early_stopping_rounds: int | None = None,
+        refit_full: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.validation_fraction = validation_fraction
         self.early_stopping_rounds = early_stopping_rounds
+        self.refit_full = refit_full
 
     def _process_params(self, stage: str) -> dict[str, Any]:
         params = super()._process_params(stage)
@@ -78,9 +108,12 @@ class EarlyStoppingLGBMClassifier(LGBMClassifier):
             return super().fit(X, y, **fit_params)
         X_fit, X_val, y_fit, y_val = inner_split(X, y, self.validation_fraction, self.random_state)
         stop = lgbm_early_stopping(self.early_stopping_rounds, verbose=False)
-        return super().fit(
-            X_fit, y_fit, eval_X=X_val, eval_y=y_val, callbacks=[stop], **fit_params
-        )
+        super().fit(X_fit, y_fit, eval_X=X_val, eval_y=y_val, callbacks=[stop], **fit_params)
+        self.stopped_rounds_ = self.n_rounds
+        if not self.refit_full:
+            return self
+        with _temporarily(self, n_estimators=self.stopped_rounds_, early_stopping_rounds=None):
+            return super().fit(X, y, **fit_params)
 
     @property
     def n_rounds(self) -> int:

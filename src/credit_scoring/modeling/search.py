@@ -150,12 +150,19 @@ def search_family(
     *,
     numeric: list[str],
     categorical: list[str],
+    rank_only: bool = False,
 ) -> SearchOutcome:
     """Search ``grid`` on ``folds`` (grid search) or on seeded stratified folds (halving).
 
     ``X`` must have the positions 0..n-1 as index (the recorded predictions are placed by it).
+    With ``rank_only`` the search only ranks the grid points (its predictions are assessed
+    elsewhere): the boosters keep the model they grew until early stopping instead of refitting
+    on every row (``refit_full``), which halves their cost, and no out-of-fold predictions are
+    returned, since they are not those of the served procedure.
     """
     pipeline = build_pipeline(grid.name, grid.params, numeric, categorical, config.seed)
+    if rank_only and "model__refit_full" in pipeline.get_params():
+        pipeline.set_params(model__refit_full=False)
     param_grid = resolve_grid(grid.grid, config.seed)
     n_points = grid_size(param_grid)
     halving = config.search == "halving" and n_points > 1
@@ -205,7 +212,7 @@ def search_family(
     best_params = search.cv_results_["params"][best_index]
     edges = warn_on_grid_edges(grid.name, best_params, param_grid)
     results = _summarise(pd.DataFrame(search.cv_results_), best_index, edges)
-    oof = recorder.out_of_fold(point_key(best_params), len(y), len(folds))
+    oof = None if rank_only else recorder.out_of_fold(point_key(best_params), len(y), len(folds))
     return SearchOutcome(best_params, results, oof, progress.done)
 
 

@@ -4,7 +4,8 @@ the business threshold on those predictions, refit on every training row.
 The steps, for each family on the same folds:
 
 1. **search** (:mod:`credit_scoring.modeling.search`): GridSearchCV or successive halving chooses
-   the grid point by ``refit_metric``;
+   the grid point by ``refit_metric`` (with ``cv_repeats`` > 0 it only ranks: the boosters skip
+   their refit on all rows there);
 2. **assess**: the chosen configuration's out-of-fold probabilities, on ``cv_repeats`` repeats
    of stratified folds seeded apart from the search (or, with ``cv_repeats: 0``, the search's
    own out-of-fold predictions, at no extra fit);
@@ -180,13 +181,21 @@ def train_family(
     started = time.perf_counter()
     X = X.reset_index(drop=True)
     y = y.reset_index(drop=True)
+    repeats, n_jobs = list(repeats or []), grid.n_jobs or config.n_jobs
     search = search_family(
-        grid, X, y, folds, costs, config, numeric=numeric, categorical=categorical
+        grid,
+        X,
+        y,
+        folds,
+        costs,
+        config,
+        numeric=numeric,
+        categorical=categorical,
+        rank_only=bool(repeats),
     )
     pipeline = build_pipeline(grid.name, grid.params, numeric, categorical, config.seed)
     pipeline.set_params(**search.best_params)
 
-    repeats, n_jobs = list(repeats or []), grid.n_jobs or config.n_jobs
     if repeats:
         progress = Progress(f"{grid.name} assessment", sum(len(f) for f in repeats) + 1)
         oof = np.vstack([out_of_fold(pipeline, X, y, f, n_jobs, progress) for f in repeats])
