@@ -5,12 +5,13 @@ from pathlib import Path
 from credit_scoring import plots
 from credit_scoring.cli import mlflow_tracking_uri, read_json, run_stage, write_json
 from credit_scoring.config import CostConfig, load_params
-from credit_scoring.data.io import read_table
-from credit_scoring.data.schema import TARGET
+from credit_scoring.data.io import read_table, write_table
+from credit_scoring.data.schema import CLIENT_ID, TARGET
 from credit_scoring.features import feature_matrix
 from credit_scoring.governance.tracking import configure, log_evaluation
 from credit_scoring.modeling.calibration import expected_calibration_error, reliability_table
 from credit_scoring.modeling.candidates import load_candidates
+from credit_scoring.modeling.decision import refused
 from credit_scoring.modeling.evaluate import (
     bootstrap_intervals,
     cost_curve,
@@ -34,8 +35,10 @@ def main() -> None:
     y = holdout[TARGET].to_numpy()
 
     scores, curves = {}, {"cost": {}, "roc": {}, "pr": {}, "calibration": {}}
+    held_out_scores = holdout[[CLIENT_ID, TARGET]].copy()
     for family, candidate in candidates.items():
         proba = candidate.pipeline.predict_proba(X)[:, 1]
+        held_out_scores[f"proba_{family}"] = proba
         held_out = decision_metrics(y, proba, candidate.threshold, costs)
         scores[family] = {
             "cv_auc": candidate.cv_auc,
@@ -56,6 +59,12 @@ def main() -> None:
             frame[family].to_csv(reports / "plots" / kind / f"{family}.csv", index=False)
 
     champion, selection = select_champion(candidates, params["evaluate"]["preference"])
+    # What the audit compares across machines: every family's held-out probability and the
+    # champion's decisions (not the pickles' bytes).
+    held_out_scores["champion_refused"] = refused(
+        held_out_scores[f"proba_{champion}"].to_numpy(), candidates[champion].threshold
+    )
+    write_table(held_out_scores, Path(paths["models_dir"]) / "holdout_scores.parquet")
     figures = reports / "figures"
     thresholds = {f: s["threshold"] for f, s in scores.items()}
     plots.plot_cost_curves(curves["cost"], thresholds, figures / "cost_curves.png")

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from threadpoolctl import threadpool_limits
+
 from credit_scoring.data.io import RawDataError, require_output
 from credit_scoring.data.validate import ValidationError
 
@@ -29,10 +31,15 @@ def setup_logging(level: int = logging.INFO) -> None:
 
 
 def run_stage(main: Callable[[], None]) -> None:
-    """Run a stage's ``main``; a user error exits 1 with its message on one line of stderr."""
+    """Run a stage's ``main``; a user error exits 1 with its message on one line of stderr.
+
+    BLAS runs on one thread: its kernels split sums by thread count, so the last digits would
+    depend on the machine's cores (the boosters and forests set their own thread counts).
+    """
     setup_logging()
     try:
-        main()
+        with threadpool_limits(limits=1, user_api="blas"):
+            main()
     except USER_ERRORS as exc:
         name = Path(sys.argv[0]).stem
         print(f"stage {name} failed: {exc}", file=sys.stderr)

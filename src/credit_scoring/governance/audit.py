@@ -5,20 +5,29 @@ data from the DVC remote, verifies every pulled or committed artifact against dv
 release record (``releases/<tag>.json``), reruns the whole pipeline (``dvc repro --force``) with
 MLflow pointed at a temporary store, then compares what was recorded with what was reproduced:
 
-* every metric of every metrics file of dvc.yaml, exactly (same type, same value);
+* every metric of every metrics file of dvc.yaml (same type, same value);
 * the md5 of every output in dvc.lock, except the few outputs known to change from run to run
   (MLflow ids and times, random HTML ids), which are listed with the reason;
-* the sha256 of the champion's and the candidates' pickles, byte for byte;
+* the sha256 of the champion's and the candidates' pickles;
+* every family's held-out probabilities and the champion's decisions (evaluate's
+  ``holdout_scores.parquet``);
 * the champion's registry tags (family, threshold, data_hash, data_source, features, metric.*).
 
-Model files are only hashed, never unpickled.
+Model files are only hashed, never unpickled. Before the rerun, ``dvc status`` must find the
+tag's code, params and data as dvc.lock recorded them.
 
-It prints one table (item, recorded, reproduced, status) and exits 1 on any difference.
+Verdict: **IDENTICAL** when every compared byte matches; **EQUIVALENT** when only fitted-model
+numbers differ (model files, outputs of the model stages, metrics by at most their last rounded
+digit) and every held-out probability is within 1e-6 with identical decisions, which is what
+another CPU, BLAS kernel or thread count does; **DIFFERENT** otherwise (exit 1). The numeric
+environment recorded with the release (CPU, BLAS, packages) is compared with this one to name
+the likely cause. It prints one table (item, recorded, reproduced, status) and the verdict.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import shutil
@@ -34,29 +43,35 @@ from credit_scoring.config import load_params
 from credit_scoring.data.io import file_sha256
 from credit_scoring.governance.audit_checks import (
     FAIL,
+    MODEL_STAGES,
     OK,
     SKIP,
+    WARN,
     AuditResult,
     Check,
     Snapshot,
     compare_metrics,
     compare_models,
     compare_outputs,
+    compare_scores,
     compare_tags,
     environment_check,
     nondeterministic_outputs,
     record_checks,
     render_table,
+    settle_equivalence,
     stored_checks,
     summary,
     tracked_outputs,
 )
+from credit_scoring.governance.environment import environment_differences, numeric_environment
 from credit_scoring.governance.record import (
     RECORD_FORMAT,
     ReleaseError,
     dvc,
     git,
     lock_outs,
+    lock_stages,
     metrics_files,
     model_files,
     model_hashes,
@@ -124,6 +139,42 @@ def snapshot(
 ) -> Snapshot:
     """The metrics and output md5s of ``root``, with the given model hashes and tags."""
     return Snapshot(read_metrics(root, files), lock_outs(root), models, tags)
+
+
+def held_out_scores(root: Path, params: Mapping[str, Any]) -> Any:
+    """evaluate's held-out scores of ``root`` (a DataFrame), or None when absent."""
+    import pandas as pd
+
+    path = root / params["paths"]["models_dir"] / "holdout_scores.parquet"
+    return pd.read_parquet(path) if path.is_file() else None
+
+
+def numeric_environment_check(record: Mapping[str, Any] | None) -> tuple[Check, str]:
+    """The release's numeric environment against this one (a difference only warns), and the
+    likely cause to give EQUIV rows."""
+    recorded = dict((record or {}).get("environment", {}))
+    recorded.pop("requirements_lock_sha256", None)
+    if "cpu" not in recorded:
+        check = Check("numeric environment", "not recorded", "-", SKIP)
+        return check, "no numeric environment recorded with the release"
+    differing = environment_differences(recorded, numeric_environment())
+    if not differing:
+        check = Check("numeric environment", "recorded", "same", OK)
+        return check, "same recorded numeric environment"
+    shown = ", ".join(differing[:4]) + (" ..." if len(differing) > 4 else "")
+    check = Check("numeric environment", "recorded", "differs", WARN, shown)
+    return check, f"likely cause: machine ({shown})"
+
+
+def status_check(worktree: Path, env: Mapping[str, str]) -> Check:
+    """``dvc status``: the tag's code, params and pulled data as dvc.lock recorded them."""
+    status = dvc(worktree, "status", "--json", env=env, check=False)
+    text = status.stdout.strip()
+    if status.returncode == 0 and text in ("", "{}"):
+        return Check("dvc status vs dvc.lock", "-", "up to date", OK)
+    changed = ", ".join(sorted(json.loads(text))) if text.startswith("{") else _last_line(status)
+    note = "code, params or data differ from dvc.lock"
+    return Check("dvc status vs dvc.lock", "-", changed or "failed", FAIL, note)
 
 
 def _reproduced_tags(root: Path, uri: str, params: Mapping[str, Any]) -> dict[str, str]:
@@ -195,6 +246,9 @@ def run_checks(
     checks.append(pull_check(worktree, env, options.remote))
     stored, bad = stored_checks(worktree, tracked_outputs(worktree), record)
     checks += stored
+    checks.append(status_check(worktree, env))
+    environment, cause = numeric_environment_check(record)
+    checks.append(environment)
     if options.fail_fast and not result.passed:
         checks.append(Check("dvc repro --force", "-", "not run", SKIP, "--fail-fast"))
         return
@@ -202,16 +256,26 @@ def run_checks(
     models_dir, files = params["paths"]["models_dir"], metrics_files(worktree)
     tags = record["registry"]["tags"] if record else None
     before = snapshot(worktree, files, _recorded_models(worktree, record, models_dir, bad), tags)
+    scores_before = held_out_scores(worktree, params)
     checks.append(repro_check(worktree, env, workdir / "repro.log"))
     if checks[-1].status == FAIL:
         return
     reproduced_tags = _reproduced_tags(worktree, env["MLFLOW_TRACKING_URI"], params)
     after = snapshot(worktree, files, model_hashes(worktree, models_dir), reproduced_tags)
+    scores_after = held_out_scores(worktree, params)
     record_metrics = record.get("metrics", {}) if record is not None else None
-    checks += compare_metrics(before.metrics, after.metrics, record_metrics)
-    checks += compare_outputs(before.outs, after.outs, nondeterministic_outputs(params, files))
-    checks += compare_models(before.models, after.models)
-    checks += compare_tags(before.tags, after.tags or {})
+    stages = lock_stages(worktree)
+    model_outputs = {
+        path for name in MODEL_STAGES for path in stages.get(name, {}).get("outs", {})
+    }
+    compared = compare_metrics(before.metrics, after.metrics, record_metrics)
+    skipped = nondeterministic_outputs(params, files)
+    compared += compare_outputs(before.outs, after.outs, skipped, model_outputs)
+    compared += compare_models(before.models, after.models)
+    if scores_before is not None or scores_after is not None:
+        compared += compare_scores(scores_before, scores_after)
+    compared += compare_tags(before.tags, after.tags or {})
+    checks += settle_equivalence(compared, cause)
 
 
 def audit(repo: Path, rev: str, options: AuditOptions | None = None) -> AuditResult:
@@ -244,10 +308,12 @@ def audit(repo: Path, rev: str, options: AuditOptions | None = None) -> AuditRes
 
 def main(argv: list[str] | None = None) -> None:
     """CLI: ``credit-scoring-audit REV [--repo .] [--remote NAME] [--record PATH] [--keep]
-    [--fail-fast] [--failures]``; exit 0 pass, 1 differences, 2 cannot audit."""
+    [--fail-fast] [--failures]``; exit 0 IDENTICAL or EQUIVALENT, 1 DIFFERENT, 2 cannot
+    audit."""
     parser = argparse.ArgumentParser(
         description="Rebuild a release tag (or commit) from its DVC data and compare it with "
-        "what was recorded. Exit status 1 when anything differs."
+        "what was recorded: IDENTICAL, EQUIVALENT (machine noise within tolerance) or "
+        "DIFFERENT (exit status 1)."
     )
     parser.add_argument("rev", help="release tag or commit, e.g. model-v1")
     parser.add_argument("--repo", type=Path, default=Path("."), help="project folder (git repo)")

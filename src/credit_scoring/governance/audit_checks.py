@@ -18,9 +18,23 @@ from credit_scoring.governance.record import (
     lock_outs,
     lock_stages,
 )
+from credit_scoring.tabular import METRIC_DECIMALS
 
 OK, FAIL, SKIP, WARN = "ok", "FAIL", "skip", "warn"
+# Bytes differ, numbers agree within the tolerances below (kept only when the held-out scores
+# agree too, see settle_equivalence).
+EQUIV = "equivalent"
 MISSING = "missing"
+IDENTICAL, EQUIVALENT, DIFFERENT = "IDENTICAL", "EQUIVALENT", "DIFFERENT"
+# Metrics are rounded to METRIC_DECIMALS: machine noise can flip the last digit, no more.
+METRIC_TOLERANCE = 10.0**-METRIC_DECIMALS
+# Held-out probabilities of every family: absolute difference.
+PROBABILITY_TOLERANCE = 1e-6
+# Registry tags keep metrics unrounded: relative difference.
+TAG_TOLERANCE = 1e-6
+# Stages whose outputs hold fitted-model numbers: their bytes may differ between machines.
+MODEL_STAGES = ("train", "evaluate", "fairness", "register", "explain")
+SCORES_ITEM = "held-out scores"
 
 
 class _Absent:
@@ -56,8 +70,15 @@ class AuditResult:
 
     @property
     def passed(self) -> bool:
-        """True when no check failed."""
+        """True when no check failed (IDENTICAL or EQUIVALENT)."""
         return not any(check.status == FAIL for check in self.checks)
+
+    @property
+    def verdict(self) -> str:
+        """IDENTICAL (bytes match), EQUIVALENT (numbers within tolerance) or DIFFERENT."""
+        if not self.passed:
+            return DIFFERENT
+        return EQUIVALENT if any(c.status == EQUIV for c in self.checks) else IDENTICAL
 
 
 @dataclass(frozen=True)
@@ -95,11 +116,11 @@ def render_table(checks: list[Check]) -> str:
 
 
 def summary(result: AuditResult) -> str:
-    """One line: PASS/FAIL and the count of each status."""
-    counts = {s: sum(c.status == s for c in result.checks) for s in (OK, FAIL, WARN, SKIP)}
-    verdict = "PASS" if result.passed else "FAIL"
+    """One line: the verdict and the count of each status."""
+    statuses = (OK, EQUIV, FAIL, WARN, SKIP)
+    counts = {s: sum(c.status == s for c in result.checks) for s in statuses}
     details = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
-    return f"audit of {result.rev} ({result.commit[:12]}): {verdict} ({details})"
+    return f"audit of {result.rev} ({result.commit[:12]}): {result.verdict} ({details})"
 
 
 def same_value(recorded: Any, reproduced: Any) -> bool:
@@ -110,18 +131,29 @@ def same_value(recorded: Any, reproduced: Any) -> bool:
     return both_nan or recorded == reproduced
 
 
+def metric_status(recorded: Any, reproduced: Any) -> tuple[str, str]:
+    """OK when exactly equal, EQUIV when both are numbers within METRIC_TOLERANCE, else FAIL."""
+    if same_value(recorded, reproduced):
+        return OK, ""
+    numbers = type(recorded) is type(reproduced) and isinstance(recorded, int | float)
+    if numbers and abs(recorded - reproduced) <= METRIC_TOLERANCE * (1 + 1e-9):
+        return EQUIV, f"within {METRIC_TOLERANCE:g} (last rounded digit)"
+    return FAIL, ""
+
+
 def compare_metrics(
     recorded: Mapping[str, Mapping[str, Any]],
     reproduced: Mapping[str, Mapping[str, Any]],
     record: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[Check]:
-    """Every metric of every file, exactly; committed values must also match the record."""
+    """Every metric of every file (exact, or EQUIV within METRIC_TOLERANCE); committed values
+    must match the record exactly."""
     checks = []
     for name in sorted(set(recorded) | set(reproduced)):
         before, after = recorded.get(name, {}), reproduced.get(name, {})
         for key in sorted(set(before) | set(after)):
             value = before.get(key, ABSENT)
-            status, note = (OK if same_value(value, after.get(key, ABSENT)) else FAIL), ""
+            status, note = metric_status(value, after.get(key, ABSENT))
             if record is not None:
                 in_record = record.get(name, {}).get(key, ABSENT)
                 if not same_value(in_record, value):
@@ -155,9 +187,13 @@ def nondeterministic_outputs(params: Mapping[str, Any], metrics: list[str]) -> d
 
 
 def compare_outputs(
-    recorded: Mapping[str, str], reproduced: Mapping[str, str], skipped: Mapping[str, str]
+    recorded: Mapping[str, str],
+    reproduced: Mapping[str, str],
+    skipped: Mapping[str, str],
+    model_outputs: frozenset[str] | set[str] = frozenset(),
 ) -> list[Check]:
-    """md5 of each dvc.lock output; outputs of ``skipped`` may differ (status skip)."""
+    """md5 of each dvc.lock output; outputs of ``skipped`` may differ (status skip), those of
+    ``model_outputs`` (written from fitted models) are EQUIV when they differ, the rest FAIL."""
     checks = []
     for path in sorted(recorded):
         before, after = recorded[path], reproduced.get(path, MISSING)
@@ -165,33 +201,100 @@ def compare_outputs(
             status, note = OK, ""
         elif path in skipped:
             status, note = SKIP, skipped[path]
+        elif path in model_outputs and after != MISSING:
+            status, note = EQUIV, "model numbers: see held-out scores"
         else:
-            status, note = FAIL, ""
+            status, note = FAIL, "not a model output: content changed"
         checks.append(Check(f"md5 {path}", short(before), short(after), status, note))
     return checks
 
 
 def compare_models(recorded: Mapping[str, str], reproduced: Mapping[str, str]) -> list[Check]:
-    """sha256 of each model file: the reproduced bytes must be identical."""
+    """sha256 of each model file: identical bytes OK, other bytes EQUIV (the held-out scores
+    decide), a file on one side only FAIL."""
     checks = []
     for path in sorted(set(recorded) | set(reproduced)):
         before, after = recorded.get(path, MISSING), reproduced.get(path, MISSING)
-        status = OK if before == after != MISSING else FAIL
-        checks.append(Check(f"model {path}", short(before), short(after), status))
+        if MISSING in (before, after):
+            status, note = FAIL, ""
+        else:
+            status = OK if before == after else EQUIV
+            note = "" if status == OK else "other bytes: see held-out scores"
+        checks.append(Check(f"model {path}", short(before), short(after), status, note))
     return checks
 
 
+def compare_scores(recorded: Any, reproduced: Any) -> list[Check]:
+    """Held-out scores (evaluate's ``holdout_scores.parquet``) recorded vs reproduced: every
+    family's probabilities within PROBABILITY_TOLERANCE (OK when equal), the champion's
+    decisions identical. ``None`` for a side without the file fails."""
+    if recorded is None or reproduced is None:
+        side = "recorded" if recorded is None else "reproduced"
+        return [Check(SCORES_ITEM, "-", "-", FAIL, f"no {side} holdout_scores.parquet")]
+    if list(recorded.columns) != list(reproduced.columns) or len(recorded) != len(reproduced):
+        return [Check(SCORES_ITEM, f"{recorded.shape}", f"{reproduced.shape}", FAIL, "shape")]
+    checks = []
+    for column in recorded.columns:
+        before, after = recorded[column].to_numpy(), reproduced[column].to_numpy()
+        if column.startswith("proba_"):
+            gap = float(abs(before.astype(float) - after.astype(float)).max(initial=0.0))
+            status = OK if gap == 0 else EQUIV if gap <= PROBABILITY_TOLERANCE else FAIL
+            note = f"max |difference| {gap:.2e} (tolerance {PROBABILITY_TOLERANCE:g})"
+            checks.append(Check(f"{SCORES_ITEM} {column}", "-", "-", status, note))
+        else:
+            changed = int((before != after).sum())
+            checks.append(
+                Check(
+                    f"{SCORES_ITEM} {column}",
+                    f"{len(before)} rows",
+                    f"{changed} differ",
+                    OK if changed == 0 else FAIL,
+                )
+            )
+    return checks
+
+
+def settle_equivalence(checks: list[Check], environment_note: str) -> list[Check]:
+    """EQUIV rows stand only when every held-out score row is OK or EQUIV; otherwise they
+    become FAIL (the difference is not numeric noise). ``environment_note`` names the likely
+    cause of the EQUIV rows (a differing numeric environment, or none recorded)."""
+    scores = [c for c in checks if c.item.startswith(SCORES_ITEM)]
+    explained = bool(scores) and all(c.status in (OK, EQUIV) for c in scores)
+    settled = []
+    for check in checks:
+        if check.status == EQUIV:
+            if explained:
+                note = "; ".join(filter(None, [check.note, environment_note]))
+                check = Check(check.item, check.recorded, check.reproduced, EQUIV, note)
+            else:
+                note = "differs and the held-out scores do not match: content, not machine"
+                check = Check(check.item, check.recorded, check.reproduced, FAIL, note)
+        settled.append(check)
+    return settled
+
+
+def tag_status(recorded: Any, reproduced: Any) -> str:
+    """OK when equal; EQUIV when both read as numbers within TAG_TOLERANCE (relative: tags keep
+    unrounded metrics); else FAIL."""
+    if recorded == reproduced:
+        return OK
+    try:
+        before, after = float(recorded), float(reproduced)
+    except (TypeError, ValueError):
+        return FAIL
+    scale = max(abs(before), abs(after))
+    return EQUIV if abs(before - after) <= TAG_TOLERANCE * scale else FAIL
+
+
 def compare_tags(recorded: Mapping[str, str] | None, reproduced: Mapping[str, str]) -> list[Check]:
-    """The champion's registry tags, value by value."""
+    """The champion's registry tags, value by value (numbers within TAG_TOLERANCE: EQUIV)."""
     if recorded is None:
         return [Check("registry tags", "-", f"{len(reproduced)} tags", SKIP, "no release record")]
     checks = []
     for key in sorted(set(recorded) | set(reproduced)):
         before, after = recorded.get(key, ABSENT), reproduced.get(key, ABSENT)
         checks.append(
-            Check(
-                f"registry tag {key}", show(before), show(after), OK if before == after else FAIL
-            )
+            Check(f"registry tag {key}", show(before), show(after), tag_status(before, after))
         )
     return checks
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import platform
 import re
 import sys
 import time
@@ -31,6 +30,7 @@ from typing import Any
 from credit_scoring.cli import read_json, setup_logging, write_json
 from credit_scoring.config import load_params
 from credit_scoring.data.io import file_sha256
+from credit_scoring.governance.environment import numeric_environment
 from credit_scoring.governance.record import (
     RECORD_FORMAT,
     ReleaseError,
@@ -106,8 +106,8 @@ def build_record(
         "models": model_hashes(root, params["paths"]["models_dir"]),
         "registry": dict(registry or _registry(root, params)[0]),
         "environment": {
-            "python": platform.python_version(),
             "requirements_lock_sha256": _requirements_sha256(root),
+            **numeric_environment(),
         },
     }
 
