@@ -1,8 +1,8 @@
 """Gradient boosting with early stopping on an inner validation split of the training rows.
 
 ``fit`` holds out ``validation_fraction`` of the rows it is given (stratified, seeded), grows trees
-on the rest until the validation metric (AUC for XGBoost as configured, log loss for
-LightGBM) has not improved for ``early_stopping_rounds`` rounds
+on the rest until the validation metric (``eval_metric`` / ``metric``: AUC in conf/models;
+LightGBM's default is log loss) has not improved for ``early_stopping_rounds`` rounds
 (``n_estimators`` is only the ceiling). With ``refit_full`` (the default) it then fits again on
 every row it was given, with the number of rounds found (``stopped_rounds_``); otherwise it
 keeps the model grown on the rest and predicts with its best iteration. Inside a CV pipeline the
