@@ -50,7 +50,7 @@ format: setup  ## apply ruff fixes and formatting
 params: setup  ## recompose params.yaml from conf/ (OVERRIDES="data=home_credit ...")
 	$(BIN)/credit-scoring-compose $(OVERRIDES)
 
-.PHONY: release audit docker-check
+.PHONY: release audit evidence docker-check
 
 release: setup  ## record, dvc push, commit and git-tag the committed run (TAG=model-v1)
 	@[ -n "$(TAG)" ] || { echo "usage: make release TAG=model-v1 [RELEASE_ARGS=...]"; exit 2; }
@@ -59,6 +59,10 @@ release: setup  ## record, dvc push, commit and git-tag the committed run (TAG=m
 audit: setup  ## rerun a release from its DVC data and compare with its record (REV=model-v1)
 	@[ -n "$(REV)" ] || { echo "usage: make audit REV=model-v1 [AUDIT_ARGS=...]"; exit 2; }
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m credit_scoring.governance.audit $(REV) $(AUDIT_ARGS)
+
+evidence: setup  ## the evidence pack of a release: reports/evidence/REV.html (REV=model-v1)
+	@[ -n "$(REV)" ] || { echo "usage: make evidence REV=model-v1 [EVIDENCE_ARGS=--audit]"; exit 2; }
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m credit_scoring.governance.evidence $(REV) $(EVIDENCE_ARGS)
 
 # What each image runs, checked from outside the source tree in its own venv: the API app; the
 # UI's modules, one run of its script (Streamlit's AppTest, no API reachable) and `streamlit

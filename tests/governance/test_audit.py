@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from credit_scoring.data.io import file_sha256
-from credit_scoring.governance import audit, audit_checks, release
+from credit_scoring.governance import audit, audit_checks, evidence, release
 from credit_scoring.governance import record as release_record
 from credit_scoring.governance.model_card import render_model_card
 
@@ -458,3 +458,76 @@ def test_tampered_artifacts_fail_the_audit_by_name(released, tmp_path):
     status = next(line for line in failed if line.startswith("dvc status vs dvc.lock"))
     assert "params" in status and "train" in status  # the edited cost reaches train
     assert result.stdout.rstrip().endswith(")") and ": DIFFERENT (" in result.stdout
+
+
+# --- evidence pack ----------------------------------------------------------------------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+SECTIONS = (
+    "1. Identification and lineage",
+    "2. Intended purpose",
+    "3. Data sources",
+    "4. Features",
+    "5. Model design",
+    "6. Performance",
+    "7. Fairness",
+    "8. Drift",
+    "9. Human oversight and the decision log",
+    "10. Audit",
+    "11. Numeric environment",
+)
+
+
+def test_decision_log_schema_and_counts(tmp_path):
+    from credit_scoring.api.decision_log import DecisionLog, decisions
+
+    url = f"sqlite:///{tmp_path / 'decisions.db'}"
+    DecisionLog(url).close()
+    log = evidence._decision_log(url)
+    assert log["rows"] == 0
+    assert set(log["columns"]) == {c.name for c in decisions.columns} - {"id"}
+    assert evidence._decision_log(None) == {"columns": log["columns"], "database": None}
+
+
+@pytest.mark.slow
+def test_evidence_pack_of_a_release(released, tmp_path):
+    page, data = evidence.build(released.root, TAG, tmp_path / "evidence")
+    pack = json.loads(data.read_text())
+    record = json.loads(released.run("git", "show", f"{TAG}:releases/{TAG}.json").stdout)
+    commit = released.run("git", "rev-parse", f"{TAG}^{{commit}}").stdout.strip()
+    assert pack["release"] == TAG and pack["commit"] == commit
+    assert pack["lineage"]["registry"]["version"] == record["registry"]["version"]
+    assert pack["features"] == json.loads(record["registry"]["tags"]["features"])
+    assert pack["data"]["manifest"]["application_train"]["rows"] == 1500
+    assert pack["environment"] == record["environment"]
+    assert pack["audit"]["verdict"] is None and "make audit" in pack["audit"]["note"]
+    assert pack["model"]["champion"]["family"] == record["registry"]["tags"]["family"]
+    text = page.read_text()
+    for title in SECTIONS:
+        assert f"<h2>{title}" in text, title
+    assert text.count("data:image/png;base64,") >= 4  # cost, calibration, ROC, fairness, SHAP
+    assert "<script" not in text and "src='http" not in text  # offline, self-contained
+    lock = released.run("git", "show", f"{TAG}:dvc.lock").stdout.encode()
+    assert pack["lineage"]["dvc_lock_sha256"] == hashlib.sha256(lock).hexdigest()
+    assert pack["lineage"]["dvc_lock_sha256"] in text
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium not installed")
+def test_evidence_pack_renders_in_headless_chromium(released, tmp_path):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    page_path, _ = evidence.build(released.root, TAG, tmp_path)
+    args = ["--headless=new", "--no-sandbox", "--disable-gpu"]
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=args)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            page.goto(page_path.as_uri())
+            headings = page.locator("h2").all_inner_texts()
+            images = page.locator("img").evaluate_all("(els) => els.map(e => e.naturalWidth)")
+            page.screenshot(path=str(tmp_path / "evidence.png"), full_page=True)
+        finally:
+            browser.close()
+    assert [h for h in headings if h.startswith(SECTIONS)] and len(headings) >= len(SECTIONS)
+    assert images and all(width > 100 for width in images)  # every figure decoded
+    assert (tmp_path / "evidence.png").stat().st_size > 50_000
