@@ -479,13 +479,42 @@ SECTIONS = (
 
 
 def test_decision_log_schema_and_counts(tmp_path):
-    from credit_scoring.api.decision_log import DecisionLog, decisions
+    from datetime import UTC, datetime
+
+    from credit_scoring.api.decision_log import DecisionLog, DecisionRecord, decisions
 
     url = f"sqlite:///{tmp_path / 'decisions.db'}"
     DecisionLog(url).close()
     log = evidence._decision_log(url)
     assert log["rows"] == 0
     assert set(log["columns"]) == {c.name for c in decisions.columns} - {"id"}
+    store = DecisionLog(url)
+    store.record(
+        [
+            DecisionRecord(
+                f"r{i}",
+                datetime(2026, 12, 1 + i, tzinfo=UTC),
+                i,
+                "h",
+                p,
+                decision,
+                0.1,
+                "credit-scoring",
+                version,
+                "request",
+                5.0,
+                "{}",
+            )  # fmt: skip
+            for i, (p, decision, version) in enumerate(
+                [(0.3, "refused", "2"), (0.05, "granted", "2"), (0.02, "granted", "3")]
+            )
+        ]
+    )
+    store.close()
+    log = evidence._decision_log(url)
+    assert log["rows"] == 3 and log["by_decision"] == {"granted": 2, "refused": 1}
+    assert log["by_model_version"] == {"2": 2, "3": 1}
+    assert log["first"].startswith("2026-12-01") and log["last"].startswith("2026-12-03")
     assert evidence._decision_log(None) == {"columns": log["columns"], "database": None}
 
 

@@ -28,6 +28,7 @@ from typing import Any
 import yaml
 from markdown_it import MarkdownIt
 
+from credit_scoring.api.decision_log import decisions, read_decisions
 from credit_scoring.cli import setup_logging, write_json
 from credit_scoring.governance.record import ReleaseError, git
 
@@ -40,20 +41,6 @@ FIGURES = {
     "fairness per group": "reports/fairness/fairness.png",
     "SHAP global importance": "reports/shap/global_importance.png",
 }
-DECISION_LOG_COLUMNS = (
-    "request_id",
-    "created_at",
-    "sk_id_curr",
-    "input_hash",
-    "probability",
-    "decision",
-    "threshold",
-    "model_name",
-    "model_version",
-    "history_source",
-    "latency_ms",
-    "application",
-)
 STYLE = """
 body{font-family:system-ui,sans-serif;max-width:70rem;margin:2rem auto;padding:0 1rem;color:#222}
 h1{border-bottom:3px solid #234}h2{border-bottom:1px solid #bbb;margin-top:2.2rem}
@@ -115,7 +102,9 @@ def collect(revision: Revision, audit_result: Any = None, decision_log: str | No
         "revision": revision.rev,
         "commit": revision.commit,
         "release": tag,
-        "record": {k: record[k] for k in ("format", "created_at", "message")} if record else None,
+        "record": {k: record.get(k) for k in ("format", "created_at", "message")}
+        if record
+        else None,
         "lineage": {
             "git_commit": revision.commit,
             "dvc_lock_sha256": _sha256(lock) if lock else None,
@@ -161,20 +150,17 @@ def _sha256(data: bytes) -> str:
 
 def _decision_log(database_url: str | None) -> dict[str, Any]:
     """The log's schema, and its counts when a database is given."""
-    log: dict[str, Any] = {"columns": list(DECISION_LOG_COLUMNS), "database": database_url}
+    columns = [column.name for column in decisions.columns if column.name != "id"]
+    log: dict[str, Any] = {"columns": columns, "database": database_url}
     if database_url:
-        from credit_scoring.api.decision_log import read_decisions
-
-        decisions = read_decisions(database_url)
-        log["rows"] = len(decisions)
-        if len(decisions):
-            log["by_decision"] = decisions["decision"].value_counts().to_dict()
-            log["by_model_version"] = (
-                decisions["model_version"].astype(str).value_counts().to_dict()
-            )
+        logged = read_decisions(database_url)
+        log["rows"] = len(logged)
+        if len(logged):
+            log["by_decision"] = logged["decision"].value_counts().to_dict()
+            log["by_model_version"] = logged["model_version"].astype(str).value_counts().to_dict()
             log["first"], log["last"] = (
-                str(decisions["created_at"].min()),
-                str(decisions["created_at"].max()),
+                str(logged["created_at"].min()),
+                str(logged["created_at"].max()),
             )
     return log
 
