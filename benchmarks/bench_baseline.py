@@ -37,10 +37,16 @@ import yaml
 from scipy import stats
 from sklearn.metrics import roc_auc_score
 
+from credit_scoring.config import CostConfig
+from credit_scoring.modeling.cost import business_score_curve
+from credit_scoring.modeling.train import assessment_scores, make_repeated_folds
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT.parent / "shared" / "data" / "home-credit-sample"
 PROJECT_FILES = ("conf", "stages", "src", "params.yaml", "pyproject.toml")
 STAGES = ("ingest", "featurize", "train", "evaluate")
+COSTS = CostConfig(fn_cost=10, fp_cost=1)
+THRESHOLDS = 199  # as train.threshold_grid
 
 # Run inside each side's code (PYTHONPATH=side/src): its champion's held-out probabilities and,
 # given folds, its chosen configuration's out-of-fold probabilities on them.
@@ -123,26 +129,6 @@ def side_results(side: Path, folds: Path | None, out: Path) -> dict[str, np.ndar
         return {key: saved[key] for key in saved.files}
 
 
-def business_scores(y: np.ndarray, proba: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
-    """``1 - cost / max_cost`` (FN 10, FP 1) at each threshold."""
-    refused = proba[None, :] >= thresholds[:, None]
-    cost = 10 * ((~refused) & (y == 1)).sum(axis=1) + (refused & (y == 0)).sum(axis=1)
-    return 1 - cost / (10 * y.sum() + (y == 0).sum())
-
-
-def fold_scores(y: np.ndarray, oof: np.ndarray, fold_of_row: np.ndarray) -> np.ndarray:
-    """Per (repeat, fold): AUC and the business score at the threshold of the other folds."""
-    grid = np.linspace(0, 1, 201)[1:-1]
-    rows = []
-    for r, assignment in enumerate(fold_of_row):
-        for k in np.unique(assignment):
-            scored = assignment == k
-            tuned = grid[np.argmax(business_scores(y[~scored], oof[r, ~scored], grid))]
-            score = business_scores(y[scored], oof[r, scored], np.array([tuned]))[0]
-            rows.append((roc_auc_score(y[scored], oof[r, scored]), score))
-    return np.array(rows)
-
-
 def corrected_interval(diff: np.ndarray, test_share: float) -> tuple[float, float]:
     """90% interval of the mean paired fold difference, Nadeau-Bengio corrected variance."""
     n = len(diff)
@@ -192,8 +178,6 @@ def main() -> None:
     today = side_results(sides["today"], None, args.work / "today.npz")
     params = yaml.safe_load((sides["today"] / "params.yaml").read_text())["train"]
     y = today["train_y"]
-    from credit_scoring.modeling.train import make_repeated_folds  # today's folds, exactly
-
     repeats = make_repeated_folds(y, params["cv_folds"], params["cv_repeats"], params["seed"])
     fold_of_row = np.empty((len(repeats), len(y)), dtype=int)
     for r, folds in enumerate(repeats):
@@ -205,8 +189,14 @@ def main() -> None:
         if not np.array_equal(today[key], base[key]):
             sys.exit(f"the two sides do not hold the same rows ({key} differ)")
 
-    per_fold = {name: fold_scores(y, side["oof"], fold_of_row) for name, side in
-                (("today", today), ("baseline", base))}  # fmt: skip
+    # Per (repeat, fold): AUC and the business score at the threshold tuned on the other folds,
+    # as the train stage assesses a family.
+    per_fold = {
+        name: assessment_scores(y, side["oof"], repeats, COSTS, THRESHOLDS)[
+            ["auc", "business_score"]
+        ].to_numpy()
+        for name, side in (("today", today), ("baseline", base))
+    }
     test_share = 1 / params["cv_folds"]
     print(f"\nout of fold, {len(repeats)}x{params['cv_folds']} shared folds, {len(y)} rows")
     print(f"{'':10}{'AUC':>22}{'business score':>24}")
@@ -228,7 +218,7 @@ def main() -> None:
     for name, side in (("today", today), ("baseline", base)):
         proba, threshold = side["holdout_proba"], float(side["threshold"])
         auc = roc_auc_score(held_y, proba)
-        business = business_scores(held_y, proba, np.array([threshold]))[0]
+        business = business_score_curve(held_y, proba, np.array([threshold]), COSTS)[0]
         figures[name] = (proba, threshold)
         print(f"{name:10} AUC {auc:.4f}  business {business:.4f} at threshold {threshold:.3f}")
 
@@ -242,7 +232,7 @@ def main() -> None:
         return score
 
     auc_diff = paired(lambda y_, p, t: roc_auc_score(y_, p))
-    business_diff = paired(lambda y_, p, t: business_scores(y_, p, np.array([t]))[0])
+    business_diff = paired(lambda y_, p, t: business_score_curve(y_, p, np.array([t]), COSTS)[0])
     everything = np.arange(len(held_y))
     intervals = bootstrap_interval(held_y, [auc_diff, business_diff])
     for (label, score), (low, high) in zip(
