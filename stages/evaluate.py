@@ -81,7 +81,11 @@ def main() -> None:
     champion_record["selection"] = selection.round(6).to_dict(orient="records")
     best = candidates[champion]
     champion_record["intervals"] = bootstrap_intervals(
-        y, best.pipeline.predict_proba(X)[:, 1], best.threshold, costs, seed=params["base"]["seed"]
+        y,
+        held_out_scores[f"proba_{champion}"].to_numpy(),
+        best.threshold,
+        costs,
+        seed=params["base"]["seed"],
     )
     champion_record["calibration"] = {
         "method": best.calibration_method,

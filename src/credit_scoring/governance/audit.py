@@ -78,6 +78,7 @@ from credit_scoring.governance.record import (
     read_metrics,
     record_path,
     registry_tags,
+    resolve_commit,
     tool_env,
 )
 
@@ -282,9 +283,7 @@ def audit(repo: Path, rev: str, options: AuditOptions | None = None) -> AuditRes
     """Rebuild ``rev`` of ``repo`` in a temporary worktree and compare it with its record."""
     options = options or AuditOptions()
     repo = Path(repo).resolve()
-    commit = git(repo, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}", check=False)
-    if not commit:
-        raise ReleaseError(f"{rev!r} is neither a tag nor a commit of {repo}")
+    commit = resolve_commit(repo, rev)
     workdir = Path(tempfile.mkdtemp(prefix="credit-audit-"))
     worktree = workdir / "worktree"
     git(repo, "worktree", "add", "--detach", str(worktree), commit)

@@ -7,11 +7,11 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from credit_scoring.data.io import file_sha256
+from credit_scoring.governance.environment import installed_version
 from credit_scoring.governance.record import (
     git,
     load_yaml,
@@ -440,10 +440,7 @@ def environment_check(root: Path) -> Check:
     pins = [line.split("==", 1) for line in lines if "==" in line and not line.startswith("#")]
     differing = []
     for name, version in pins:
-        try:
-            installed = metadata.version(name.strip())
-        except metadata.PackageNotFoundError:
-            installed = MISSING
+        installed = installed_version(name.strip()) or MISSING
         if installed != version.strip():
             differing.append(f"{name}=={installed}")
     status = WARN if differing else OK

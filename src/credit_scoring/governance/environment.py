@@ -51,7 +51,8 @@ def _cpu() -> tuple[str, str]:
     return model, hashlib.sha256(flags.encode()).hexdigest()[:16] if flags else "unknown"
 
 
-def _installed(name: str) -> str | None:
+def installed_version(name: str) -> str | None:
+    """The installed version of distribution ``name``, or None."""
     try:
         return metadata.version(name)
     except metadata.PackageNotFoundError:
@@ -75,7 +76,7 @@ def numeric_environment() -> dict[str, Any]:
             for lib in threadpool_info()
         }
     )
-    packages = {name: _installed(name) for name in NUMERIC_PACKAGES}
+    packages = {name: installed_version(name) for name in NUMERIC_PACKAGES}
     return {
         "python": platform.python_version(),
         "machine": platform.machine(),

@@ -30,7 +30,8 @@ from markdown_it import MarkdownIt
 
 from credit_scoring.api.decision_log import decisions, read_decisions
 from credit_scoring.cli import setup_logging, write_json
-from credit_scoring.governance.record import ReleaseError, git
+from credit_scoring.governance.audit_checks import OK
+from credit_scoring.governance.record import ReleaseError, git, resolve_commit
 
 logger = logging.getLogger(__name__)
 
@@ -56,11 +57,7 @@ class Revision:
 
     def __init__(self, repo: Path, rev: str) -> None:
         self.repo, self.rev = Path(repo).resolve(), rev
-        self.commit = git(
-            self.repo, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}", check=False
-        )
-        if not self.commit:
-            raise ReleaseError(f"{rev!r} is neither a tag nor a commit of {self.repo}")
+        self.commit = resolve_commit(self.repo, rev)
 
     def read(self, path: str) -> bytes | None:
         result = subprocess.run(
@@ -174,7 +171,7 @@ def _audit(result: Any) -> dict[str, Any]:
         "not_ok": [
             {"item": c.item, "status": c.status, "note": c.note}
             for c in result.checks
-            if c.status != "ok"
+            if c.status != OK
         ],
     }
 

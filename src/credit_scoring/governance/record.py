@@ -62,6 +62,14 @@ def git(root: Path, *args: str, check: bool = True) -> str:
     return run(["git", *args], root, check=check).stdout.strip()
 
 
+def resolve_commit(repo: Path, rev: str) -> str:
+    """The commit of tag or commit ``rev`` in ``repo``; ReleaseError when there is none."""
+    commit = git(repo, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}", check=False)
+    if not commit:
+        raise ReleaseError(f"{rev!r} is neither a tag nor a commit of {repo}")
+    return commit
+
+
 def dvc(
     root: Path, *args: str, env: Mapping[str, str] | None = None, check: bool = True
 ) -> subprocess.CompletedProcess:

@@ -12,7 +12,6 @@ import time
 from collections.abc import Mapping
 from dataclasses import asdict
 from functools import cache
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from mlflow import MlflowClient
 from mlflow.models import infer_signature
 
 from credit_scoring.config import CostConfig
+from credit_scoring.governance.environment import installed_version
 from credit_scoring.modeling.train import TrainedCandidate
 
 logger = logging.getLogger(__name__)
@@ -52,12 +52,8 @@ def model_requirements() -> tuple[str, ...]:
     """Pinned pip requirements of a logged model, from the installed versions."""
     pins = []
     for group in MODEL_DISTRIBUTIONS:
-        for name in group:
-            try:
-                pins.append(f"{name}=={metadata.version(name)}")
-                break
-            except metadata.PackageNotFoundError:
-                continue
+        installed = [(name, installed_version(name)) for name in group]
+        pins += [f"{name}=={version}" for name, version in installed if version][:1]
     return tuple(pins)
 
 
