@@ -41,7 +41,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("-c", "--concurrency", type=int, default=8, help="concurrent clients")
     parser.add_argument("--batch-size", type=int, default=100, help="applications per batch")
     parser.add_argument("--batches", type=int, default=10, help="batch requests sent")
-    parser.add_argument("--model-uri", default="models:/credit-scoring@champion")
+    parser.add_argument("--model-uri", default="models:/credit-scoring@challenger")
     return parser.parse_args()
 
 

@@ -1,4 +1,6 @@
-"""Stage register: save the champion, register it under an MLflow alias, write its model card."""
+"""Stage register: save the chosen model, register it as the ``@challenger`` version (with its
+lineage: git commit, DVC experiment), write its model card. ``@champion`` moves only by
+``credit-scoring-promote``."""
 
 import shutil
 from pathlib import Path
@@ -11,9 +13,13 @@ from credit_scoring.config import load_params
 from credit_scoring.data.io import read_table, require_output
 from credit_scoring.data.schema import TARGET
 from credit_scoring.features import feature_matrix
+from credit_scoring.governance import registry as model_registry
 from credit_scoring.governance import tracking
 from credit_scoring.governance.model_card import render_model_card
 from credit_scoring.modeling.candidates import load_candidates
+
+# The params that shape the model, kept as a tag of the registered version.
+PARAM_SECTIONS = ("data", "features", "split", "cost", "train")
 
 
 def main() -> None:
@@ -51,9 +57,12 @@ def main() -> None:
         "data_hash": manifest["data_hash"],
         "data_source": manifest["source"],
         "source_train_run": read_json(reports / "mlflow_runs.json").get(candidate.family, ""),
-    } | {f"metric.{k}": repr(v) for k, v in metadata["metrics"].items()}
-    version = tracking.register_champion(
-        model_uri, settings["model_name"], settings["alias"], tags
+        "params": tracking.dumps({key: params[key] for key in PARAM_SECTIONS if key in params}),
+    }
+    tags |= {f"metric.{k}": repr(v) for k, v in metadata["metrics"].items()}
+    tags |= model_registry.lineage_tags()
+    version = model_registry.register_challenger(
+        model_uri, settings["model_name"], tags, settings["alias"]
     )
 
     registry = {

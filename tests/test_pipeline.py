@@ -91,12 +91,19 @@ def test_metrics_are_flat_numbers_and_beat_chance(tiny_project):
     assert all(round(v, 4) == v for v in values.values() if isinstance(v, float))
 
 
-def test_registry_holds_the_champion(tiny_project):
+def test_registry_holds_a_challenger_and_no_champion(tiny_project):
     mlflow.set_tracking_uri(tiny_project.tracking_uri)
     registry = json.loads((tiny_project.root / "reports/registry.json").read_text())
     champion = json.loads((tiny_project.root / "reports/champion.json").read_text())
-    version = MlflowClient().get_model_version_by_alias(registry["model_name"], "champion")
+    client = MlflowClient()
+    version = client.get_model_version_by_alias(registry["model_name"], "challenger")
+    assert registry["alias"] == "challenger"
     assert str(version.version) == str(registry["version"])
+    with pytest.raises(mlflow.exceptions.MlflowException):  # only a promotion sets it
+        client.get_model_version_by_alias(registry["model_name"], "champion")
+    head = tiny_project.run("git", "rev-parse", "HEAD").stdout.strip()
+    assert (version.tags["git_commit"], version.tags["audit_status"]) == (head, "unreleased")
+    assert json.loads(version.tags["params"])["cost"] == {"fn_cost": 10, "fp_cost": 1}
     assert version.tags["family"] == champion["family"]
     assert float(version.tags["threshold"]) == pytest.approx(champion["threshold"])
     assert len(json.loads(version.tags["features"])) > 100

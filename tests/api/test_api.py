@@ -37,6 +37,7 @@ from credit_scoring.features.application import PROTECTED_FEATURES
 pytestmark = pytest.mark.slow
 
 API_KEY = "test-key"
+OFFICER_KEY = "officer-key"
 OTHER_KEY = "second-key"
 TOP_K = 5
 MAX_BATCH = 50
@@ -91,6 +92,7 @@ def api_env(project, folder: Path, **overrides: str) -> dict[str, str]:
         "CREDIT_API_MODEL_URI": f"models:/{register['model_name']}@{register['alias']}",
         "CREDIT_API_TOP_K": str(TOP_K),
         "CREDIT_API_MAX_BATCH": str(MAX_BATCH),
+        "CREDIT_API_OFFICER_KEYS": OFFICER_KEY,
     }
     return env | overrides
 
@@ -595,6 +597,63 @@ def test_each_decision_is_logged_with_its_input(http, server, applications):
     assert logged["latency_ms"] > 0
     now = datetime.now(UTC).replace(tzinfo=None)
     assert abs(pd.Timestamp(logged["created_at"]).tz_localize(None) - now) < timedelta(minutes=5)
+
+
+def override(http: httpx.Client, request_id: str, key: str | None = OFFICER_KEY, **body: Any):
+    headers = {"X-Officer-Key": key} if key else {}
+    body = {"officer_id": "officer.1", "reason": "income_verified", "comment": ""} | body
+    return http.post(f"/decisions/{request_id}/override", json=body, headers=headers)
+
+
+def test_an_override_is_appended_beside_the_decision(http, server, applications):
+    result = http.post("/predict", json={"application": valid_application(http, applications)})
+    request_id, original = result.json()["request_id"], result.json()["decision"]
+    opposite = "refused" if original == "granted" else "granted"
+
+    assert override(http, request_id, decision=original).status_code == 409  # already in force
+    first = override(http, request_id, decision=opposite, comment="  payslips  ")
+    assert first.status_code == 201, first.text
+    record = first.json()
+    assert (record["decision_before"], record["decision"]) == (original, opposite)
+    assert record["comment"] == "payslips" and record["model_version"] == "1"
+    back = override(http, request_id, decision=original, reason="fraud_suspicion")
+    assert back.status_code == 201 and back.json()["decision_before"] == opposite
+
+    history = http.get(f"/decisions/{request_id}").json()
+    assert history["decision"] == original  # never edited
+    assert [o["decision"] for o in history["overrides"]] == [opposite, original]
+    assert history["decision_in_force"] == original
+    logged = read_decisions(server.database_url).set_index("request_id").loc[request_id]
+    assert logged["decision"] == original
+
+
+@pytest.mark.parametrize(
+    ("key", "body", "status", "words"),
+    [
+        (None, {}, 401, "X-Officer-Key"),
+        ("wrong", {}, 401, "X-Officer-Key"),
+        (OFFICER_KEY, {"reason": "gut feeling"}, 422, "reason"),
+        (OFFICER_KEY, {"reason": "other", "comment": "no"}, 422, "comment"),
+        (OFFICER_KEY, {"officer_id": "a b"}, 422, "officer_id"),
+        (OFFICER_KEY, {"decision": "maybe"}, 422, "decision"),
+    ],
+)
+def test_bad_overrides_are_refused_and_not_recorded(
+    http, server, applications, key, body, status, words
+):
+    request_id = http.post(
+        "/predict", json={"application": valid_application(http, applications)}
+    ).json()["request_id"]
+    answer = override(http, request_id, key, **({"decision": "refused"} | body))
+    assert answer.status_code == status, answer.text
+    assert words in answer.text
+    assert http.get(f"/decisions/{request_id}").json()["overrides"] == []
+
+
+def test_unknown_decision_is_404(http, server):
+    assert override(http, "no-such-id", decision="granted").status_code == 404
+    assert http.get("/decisions/no-such-id").status_code == 404
+    assert httpx.get(f"{server.url}/decisions/no-such-id").status_code == 401  # no API key
 
 
 def test_concurrent_requests_are_all_logged(server, applications):

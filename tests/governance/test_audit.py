@@ -510,8 +510,11 @@ def test_decision_log_schema_and_counts(tmp_path):
             )
         ]
     )
+    store.add_override("r0", "officer.1", "granted", "income_verified", "")
     store.close()
     log = evidence._decision_log(url)
+    assert log["overrides"] == 1
+    assert log["overrides_by_version_reason"][0]["direction"] == "refused->granted"
     assert log["rows"] == 3 and log["by_decision"] == {"granted": 2, "refused": 1}
     assert log["by_model_version"] == {"2": 2, "3": 1}
     assert log["first"].startswith("2026-12-01") and log["last"].startswith("2026-12-03")

@@ -42,6 +42,7 @@ SCREENSHOT = ROOT / "reports" / "screenshots" / "ui_scored.png"
 CHROMIUM = Path("/usr/bin/chromium")
 CONTENT = '[data-testid="stMainBlockContainer"]'
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+OFFICER_KEY = "officer-key"
 API_KEY = "ui-test-key"
 
 PREDICTION = {
@@ -399,6 +400,7 @@ def api_url(tiny_project, tmp_path_factory) -> Iterator[str]:
     env = tiny_project.env | run_environment(
         tiny_project.root, database_url, API_KEY, tiny_project.tracking_uri
     )
+    env["CREDIT_API_OFFICER_KEYS"] = OFFICER_KEY
     server = start_api(env, tiny_project.root, logs / "api.log")
     try:
         yield server.url
@@ -412,11 +414,15 @@ def api(api_url) -> Iterator[CreditApiClient]:
         yield client
 
 
-def run_app(monkeypatch, url: str, key: str | None = API_KEY):
+def run_app(monkeypatch, url: str, key: str | None = API_KEY, officer_key: str | None = None):
     """The app script, run once with the API at ``url``."""
     from streamlit.testing.v1 import AppTest
 
     monkeypatch.setenv("CREDIT_UI_API_URL", url)
+    if officer_key is None:
+        monkeypatch.delenv("CREDIT_UI_OFFICER_KEY", raising=False)
+    else:
+        monkeypatch.setenv("CREDIT_UI_OFFICER_KEY", officer_key)
     if key is None:
         monkeypatch.delenv("CREDIT_UI_API_KEY", raising=False)
     else:
@@ -458,6 +464,60 @@ def test_scoring_a_picked_client_shows_the_api_decision(monkeypatch, api_url, ap
     assert charts.reason_label(expected.reasons[0]) in shown
     assert len(app.get("plotly_chart")) >= 3  # gauge, explanation, population
     assert "higher than" in texts(app.caption)
+
+
+def scored_client(app, api):
+    """Pick the second client of the list in ``app`` and score it."""
+    picked = api.clients(limit=200)[1]
+    app.selectbox(key="client").select(picked).run()
+    app.button[0].click().run()
+    assert not app.exception and not app.error, texts(app.error)
+    return picked
+
+
+@pytest.mark.slow
+def test_an_officer_overrides_a_decision_and_it_is_recorded(monkeypatch, api_url, api):
+    app = run_app(monkeypatch, api_url, officer_key=OFFICER_KEY)
+    scored_client(app, api)
+    expander = next(e for e in app.expander if e.label == "Override this decision")
+    request_id = next(
+        part.removeprefix("request ").strip()
+        for part in texts(app.caption).replace("\n", " · ").split(" · ")
+        if part.startswith("request ")
+    )
+    before = api.decision(request_id)
+    assert before["overrides"] == [] and before["decision_in_force"] == before["decision"]
+    opposite = "refused" if before["decision"] == "granted" else "granted"
+
+    # "other" without a comment: the API's reason is shown, nothing is recorded
+    expander.text_input[0].input("officer.7")
+    expander.selectbox[0].select("other")
+    expander.button[0].click().run()
+    assert "comment" in texts(app.error) and api.decision(request_id)["overrides"] == []
+
+    expander = next(e for e in app.expander if e.label == "Override this decision")
+    expander.text_input[0].input("officer.7")
+    expander.selectbox[0].select("income_verified")
+    expander.text_area[0].input("payslips checked")
+    expander.button[0].click().run()
+    assert not app.exception and not app.error, texts(app.error)
+    assert "Overridden:" in texts(app.success) and "officer.7" in texts(app.success)
+    after = api.decision(request_id)
+    assert after["decision"] == before["decision"]  # the decision itself is kept
+    assert after["decision_in_force"] == opposite
+    [record] = after["overrides"]
+    assert (record["officer_id"], record["reason"], record["comment"]) == (
+        "officer.7", "income_verified", "payslips checked",
+    )  # fmt: skip
+    assert record["decision_before"] == before["decision"]
+
+
+@pytest.mark.slow
+def test_without_an_officer_key_the_app_says_how_to_override(monkeypatch, api_url, api):
+    app = run_app(monkeypatch, api_url)
+    scored_client(app, api)
+    expander = next(e for e in app.expander if e.label == "Override this decision")
+    assert "CREDIT_UI_OFFICER_KEY" in texts(expander.info)
 
 
 @pytest.mark.slow

@@ -2,8 +2,10 @@
 
 Each row holds what an audit or the drift stage needs: when, for whom, on which input (its
 SHA-256 and the raw application JSON), with which model and threshold, the outcome and how long
-it took. SQLite (the default) runs in WAL mode with a busy timeout, so concurrent requests (and
-several worker processes) queue for the write lock instead of losing rows.
+it took. An officer's override is appended to the ``overrides`` table, linked to the decision by
+its request id; a decision row is never edited. SQLite (the default) runs in WAL mode with a
+busy timeout, so concurrent requests (and several worker processes) queue for the write lock
+instead of losing rows.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import hashlib
 import json
 import logging
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +60,30 @@ decisions = Table(
     Column("latency_ms", Float, nullable=False),
     Column("application", Text, nullable=False),
 )
+
+
+overrides = Table(
+    "overrides",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("request_id", String(36), nullable=False, index=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("officer_id", String(64), nullable=False),
+    Column("decision_before", String(8), nullable=False),
+    Column("decision", String(8), nullable=False),
+    Column("reason", String(64), nullable=False),
+    Column("comment", Text, nullable=False),
+    Column("model_name", String(200), nullable=False),
+    Column("model_version", String(50), nullable=True),
+)
+
+
+class UnknownDecisionError(LookupError):
+    """No logged decision has this request id."""
+
+
+class SameDecisionError(ValueError):
+    """The override asks for the decision already in force."""
 
 
 @dataclass(frozen=True)
@@ -124,6 +150,65 @@ class DecisionLog:
             with self.engine.begin() as connection:
                 connection.execute(insert(decisions), [asdict(r) for r in records])
 
+    def decision(self, request_id: str) -> dict[str, Any] | None:
+        """The logged decision ``request_id`` (without its application JSON), or None."""
+        columns = [c for c in decisions.columns if c.name != "application"]
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(*columns).where(decisions.c.request_id == request_id)
+            ).first()
+        return None if row is None else dict(row._mapping)
+
+    def overrides_of(self, request_id: str) -> list[dict[str, Any]]:
+        """The overrides of decision ``request_id``, oldest first."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(overrides)
+                .where(overrides.c.request_id == request_id)
+                .order_by(overrides.c.id)
+            ).all()
+        return [dict(row._mapping) for row in rows]
+
+    def add_override(
+        self, request_id: str, officer_id: str, decision: str, reason: str, comment: str
+    ) -> dict[str, Any]:
+        """Append an officer's override of decision ``request_id`` (one transaction).
+
+        Raises:
+            UnknownDecisionError: no such decision.
+            SameDecisionError: ``decision`` is the one in force (original or last override).
+        """
+        with self.engine.begin() as connection:
+            original = connection.execute(
+                select(
+                    decisions.c.decision, decisions.c.model_name, decisions.c.model_version
+                ).where(decisions.c.request_id == request_id)
+            ).first()
+            if original is None:
+                raise UnknownDecisionError(f"no decision with request id {request_id}")
+            last = connection.execute(
+                select(overrides.c.decision)
+                .where(overrides.c.request_id == request_id)
+                .order_by(overrides.c.id.desc())
+                .limit(1)
+            ).scalar()
+            before = last or original.decision
+            if decision == before:
+                raise SameDecisionError(f"decision {request_id} already is {decision}")
+            record = {
+                "request_id": request_id,
+                "created_at": datetime.now(UTC),
+                "officer_id": officer_id,
+                "decision_before": before,
+                "decision": decision,
+                "reason": reason,
+                "comment": comment,
+                "model_name": original.model_name,
+                "model_version": original.model_version,
+            }
+            record["id"] = connection.execute(insert(overrides), record).inserted_primary_key[0]
+        return record
+
     def count(self) -> int:
         """Number of logged decisions."""
         with self.engine.connect() as connection:
@@ -150,6 +235,18 @@ def read_decisions(database_url: str) -> pd.DataFrame:
     finally:
         engine.dispose()
     return pd.DataFrame([tuple(row) for row in rows], columns=list(decisions.columns.keys()))
+
+
+def read_overrides(database_url: str) -> pd.DataFrame:
+    """Every logged override, oldest first (the columns of the ``overrides`` table)."""
+    engine = make_engine(database_url)
+    try:
+        metadata.create_all(engine, tables=[overrides])
+        with engine.connect() as connection:
+            rows = connection.execute(select(overrides).order_by(overrides.c.id)).all()
+    finally:
+        engine.dispose()
+    return pd.DataFrame([tuple(row) for row in rows], columns=list(overrides.columns.keys()))
 
 
 def read_applications(database_url: str) -> pd.DataFrame:

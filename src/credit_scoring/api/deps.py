@@ -16,7 +16,13 @@ from credit_scoring.api.startup import ApiState
 from credit_scoring.api.stores import ClientStore
 
 API_KEY_HEADER = "X-API-Key"
+ADMIN_KEY_HEADER = "X-Admin-Key"
+OFFICER_KEY_HEADER = "X-Officer-Key"
 _api_key_header = APIKeyHeader(name=API_KEY_HEADER, auto_error=False)
+_admin_key_header = APIKeyHeader(name=ADMIN_KEY_HEADER, auto_error=False, scheme_name="AdminKey")
+_officer_key_header = APIKeyHeader(
+    name=OFFICER_KEY_HEADER, auto_error=False, scheme_name="OfficerKey"
+)
 
 
 def get_state(request: Request) -> ApiState:
@@ -42,26 +48,62 @@ def get_settings(state: StateDep) -> ApiSettings:
 SettingsDep = Annotated[ApiSettings, Depends(get_settings)]
 
 
-def require_api_key(
-    settings: SettingsDep, key: Annotated[str | None, Security(_api_key_header)]
+def check_key(
+    accepted: frozenset[str], key: str | None, header: str, disabled: str | None = None
 ) -> None:
-    """Check ``X-API-Key`` against the configured keys (no keys: authentication disabled).
+    """Check ``key`` (the value of ``header``) against ``accepted`` in constant time.
+
+    Args:
+        disabled: when no key is configured: None lets every request in, else the 403 message.
 
     Raises:
-        HTTPException: 401 when the key is missing or not accepted.
+        HTTPException: 401 when the key is missing or not accepted; 403 for a disabled route.
     """
-    if not settings.keys:
-        return
+    if not accepted:
+        if disabled is None:
+            return
+        raise HTTPException(status.HTTP_403_FORBIDDEN, disabled)
     given = (key or "").encode("utf-8")
-    if not key or not any(secrets.compare_digest(given, k.encode("utf-8")) for k in settings.keys):
+    if not key or not any(secrets.compare_digest(given, k.encode("utf-8")) for k in accepted):
         raise HTTPException(
             status_code=status.HTTP_401_UNAUTHORIZED,
-            detail=f"missing or invalid {API_KEY_HEADER} header",
+            detail=f"missing or invalid {header} header",
             headers={"WWW-Authenticate": "ApiKey"},
         )
 
 
+def require_api_key(
+    settings: SettingsDep, key: Annotated[str | None, Security(_api_key_header)]
+) -> None:
+    """Check ``X-API-Key`` against the configured keys (no keys: authentication disabled)."""
+    check_key(settings.keys, key, API_KEY_HEADER)
+
+
 ApiKeyDep = Annotated[None, Depends(require_api_key)]
+
+
+def require_admin_key(
+    settings: SettingsDep, key: Annotated[str | None, Security(_admin_key_header)]
+) -> None:
+    """Check ``X-Admin-Key`` (no admin key configured: the admin routes answer 403)."""
+    check_key(
+        settings.admin,
+        key,
+        ADMIN_KEY_HEADER,
+        "admin routes are disabled: set CREDIT_API_ADMIN_KEYS",
+    )
+
+
+def require_officer_key(
+    settings: SettingsDep, key: Annotated[str | None, Security(_officer_key_header)]
+) -> None:
+    """Check ``X-Officer-Key`` (none configured: overrides answer 403)."""
+    check_key(
+        settings.officers,
+        key,
+        OFFICER_KEY_HEADER,
+        "overrides are disabled: set CREDIT_API_OFFICER_KEYS",
+    )
 
 
 def get_service(state: StateDep) -> ScoringService:

@@ -8,6 +8,7 @@ with the ``credit-scoring-api`` console script (:func:`run`).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,7 +19,16 @@ from starlette.concurrency import run_in_threadpool
 
 from credit_scoring import __version__
 from credit_scoring.api.errors import install_error_handlers
-from credit_scoring.api.routes import clients, health, model, population, predict
+from credit_scoring.api.reload import ModelReloader
+from credit_scoring.api.routes import (
+    admin,
+    clients,
+    decisions,
+    health,
+    model,
+    population,
+    predict,
+)
 from credit_scoring.api.settings import ApiSettings
 from credit_scoring.api.startup import load_state
 from credit_scoring.cli import setup_logging
@@ -41,10 +51,15 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         setup_logging(getattr(logging, settings.log_level.upper(), logging.INFO))
         logging.getLogger("credit_scoring.features").setLevel(logging.WARNING)
-        state = await run_in_threadpool(load_state, settings)
-        app.state.api = state
+        app.state.api = await run_in_threadpool(load_state, settings)
+        app.state.reloader = ModelReloader(app)
+        watch = None
+        if settings.watch_seconds > 0:
+            watch = asyncio.create_task(app.state.reloader.watch(settings.watch_seconds))
         yield
-        state.close()
+        if watch is not None:
+            watch.cancel()
+        app.state.api.close()
 
     app = FastAPI(
         title="Credit scoring API",
@@ -53,7 +68,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for router in (health.router, model.router, predict.router, clients.router, population.router):
+    routers = (health, model, predict, decisions, clients, population, admin)
+    for router in (module.router for module in routers):
         app.include_router(router)
     return app
 

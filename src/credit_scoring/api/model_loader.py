@@ -18,6 +18,7 @@ from urllib.parse import urlparse
 import mlflow
 import mlflow.sklearn
 from mlflow import MlflowClient
+from mlflow.entities.model_registry import ModelVersion
 from mlflow.models import Model
 
 from credit_scoring.data import schema
@@ -111,16 +112,10 @@ def load_from_registry(model_uri: str, tracking_uri: str) -> LoadedModel:
         ConnectionError: when the tracking server or database is not there.
         mlflow.exceptions.MlflowException: unknown model, alias or version.
     """
-    name, alias, version = _parse(model_uri)
-    _probe(tracking_uri)
+    name = _parse(model_uri)[0]
+    model_version = resolve_version(model_uri, tracking_uri)
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_registry_uri(tracking_uri)
-    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
-    model_version = (
-        client.get_model_version_by_alias(name, alias)
-        if alias
-        else client.get_model_version(name, version)
-    )
     pinned = f"models:/{name}/{model_version.version}"
     local = mlflow.artifacts.download_artifacts(
         artifact_uri=pinned, tracking_uri=tracking_uri, registry_uri=tracking_uri
@@ -128,6 +123,21 @@ def load_from_registry(model_uri: str, tracking_uri: str) -> LoadedModel:
     loaded = _load_folder(Path(local), name, str(model_version.version), model_version.tags)
     logger.info("loaded %s (%s) from the registry at %s", pinned, model_uri, tracking_uri)
     return replace(loaded, source="registry", uri=pinned)
+
+
+def resolve_version(model_uri: str, tracking_uri: str) -> ModelVersion:
+    """The registry version ``model_uri`` (alias or number) points to now.
+
+    Raises:
+        ConnectionError: when the tracking server or database is not there.
+        mlflow.exceptions.MlflowException: unknown model, alias or version.
+    """
+    name, alias, version = _parse(model_uri)
+    _probe(tracking_uri)
+    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    if alias:
+        return client.get_model_version_by_alias(name, alias)
+    return client.get_model_version(name, version)
 
 
 def load_from_path(path: Path, name: str = DEFAULT_NAME) -> LoadedModel:

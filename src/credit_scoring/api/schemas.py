@@ -10,6 +10,7 @@ NaN number (``NaN`` in lenient JSON, or an empty CSV cell) means "missing".
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -19,7 +20,9 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
     create_model,
+    field_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -272,3 +275,96 @@ class ModelDetails(BaseModel):
     data_source: str | None
     source: Literal["registry", "local"]
     uri: str
+
+
+class ErrorMessage(BaseModel):
+    """An error that is not about one input field."""
+
+    detail: str
+
+
+class ServedModel(BaseModel):
+    """The model a worker serves."""
+
+    model_config = ConfigDict(protected_namespaces=())
+
+    name: str
+    version: str | None
+    family: str
+    source: Literal["registry", "local"]
+    uri: str
+
+
+class ReloadResponse(BaseModel):
+    """The models before and after a reload."""
+
+    previous: ServedModel | None
+    serving: ServedModel
+    changed: bool
+
+
+# Why an officer overrides a decision: a closed list, so overrides can be counted per reason.
+OverrideReason = Literal[
+    "income_verified",
+    "collateral_or_guarantor",
+    "existing_client_relationship",
+    "data_error",
+    "affordability_concern",
+    "fraud_suspicion",
+    "policy_exception",
+    "other",
+]
+
+
+class OverrideRequest(BaseModel):
+    """An officer's override of a decision (``other`` needs a comment)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    officer_id: str = Field(min_length=1, max_length=64, pattern=r"^[\w.@-]+$")
+    decision: Decision
+    reason: OverrideReason
+    comment: str = Field(default="", max_length=2000)
+
+    @field_validator("comment")
+    @classmethod
+    def _other_needs_a_comment(cls, comment: str, info: ValidationInfo) -> str:
+        if info.data.get("reason") == "other" and len(comment.strip()) < 5:
+            raise PydanticCustomError(
+                "comment_required", "reason 'other' needs a comment of at least 5 characters"
+            )
+        return comment
+
+
+class OverrideRecord(BaseModel):
+    """One recorded override."""
+
+    model_config = ConfigDict(protected_namespaces=())
+
+    id: int
+    request_id: str
+    created_at: datetime
+    officer_id: str
+    decision_before: Decision
+    decision: Decision
+    reason: str
+    comment: str
+    model_name: str
+    model_version: str | None
+
+
+class DecisionHistory(BaseModel):
+    """A logged decision, its overrides and the decision in force."""
+
+    model_config = ConfigDict(protected_namespaces=())
+
+    request_id: str
+    created_at: datetime
+    sk_id_curr: int | None
+    probability: float
+    threshold: float
+    decision: Decision
+    model_name: str
+    model_version: str | None
+    overrides: list[OverrideRecord]
+    decision_in_force: Decision

@@ -23,6 +23,13 @@ class ApiSettings(BaseSettings):
         params_path: params.yaml of the pipeline run (feature and SHAP settings).
         database_url: SQLAlchemy URL of the decision log.
         api_keys: comma-separated accepted ``X-API-Key`` values; empty disables authentication.
+        admin_keys: comma-separated ``X-Admin-Key`` values of the admin routes (model reload);
+            empty disables those routes.
+        officer_keys: comma-separated ``X-Officer-Key`` values of credit officers, who may
+            override a decision; empty disables overrides.
+        watch_seconds: every so many seconds, check which version ``model_uri``'s alias points
+            to and reload when it moved (0: only on ``POST /admin/reload``). With several
+            workers this is how every worker follows a promotion.
         top_k: reasons (SHAP contributions) returned per decision.
         max_batch: most applications accepted by one batch request.
         log_level: level of the API's log lines on stderr.
@@ -41,6 +48,9 @@ class ApiSettings(BaseSettings):
     params_path: Path = Path("params.yaml")
     database_url: str = "sqlite:///decisions.db"
     api_keys: str = ""
+    admin_keys: str = ""
+    officer_keys: str = ""
+    watch_seconds: float = Field(default=0.0, ge=0.0)
     top_k: int = Field(default=10, ge=1, le=500)
     max_batch: int = Field(default=1000, ge=1)
     log_level: str = "INFO"
@@ -48,4 +58,18 @@ class ApiSettings(BaseSettings):
     @cached_property
     def keys(self) -> frozenset[str]:
         """The accepted API keys (empty: authentication disabled)."""
-        return frozenset(key.strip() for key in self.api_keys.split(",") if key.strip())
+        return _split(self.api_keys)
+
+    @cached_property
+    def admin(self) -> frozenset[str]:
+        """The accepted admin keys (empty: admin routes disabled)."""
+        return _split(self.admin_keys)
+
+    @cached_property
+    def officers(self) -> frozenset[str]:
+        """The accepted officer keys (empty: overrides disabled)."""
+        return _split(self.officer_keys)
+
+
+def _split(keys: str) -> frozenset[str]:
+    return frozenset(key.strip() for key in keys.split(",") if key.strip())

@@ -55,13 +55,21 @@ class ApiState:
             self.service.decision_log.close()
 
 
-def load_state(settings: ApiSettings) -> ApiState:
-    """Load the model, stores, explainer and decision log described by ``settings``."""
+def load_state(settings: ApiSettings, previous: ApiState | None = None) -> ApiState:
+    """Load the model, stores, explainer and decision log described by ``settings``.
+
+    Args:
+        previous: the state being served, on a reload: its client store and decision log are
+            kept (the model, population and explainer are loaded anew).
+    """
     state = ApiState(settings)
-    try:
-        state.clients = ClientStore.from_parquet(settings.clients_path)
-    except Exception as exc:
-        logger.error("client store %s unusable: %s", settings.clients_path, exc)
+    if previous is not None and previous.clients is not None:
+        state.clients = previous.clients
+    else:
+        try:
+            state.clients = ClientStore.from_parquet(settings.clients_path)
+        except Exception as exc:
+            logger.error("client store %s unusable: %s", settings.clients_path, exc)
     try:
         params = load_params(settings.params_path)
         config = FeaturesConfig(**params.get("features", {}))
@@ -86,7 +94,11 @@ def load_state(settings: ApiSettings) -> ApiState:
             config=config,
             history=HistoryStore.from_parquet(settings.history_path, config),
             explainer=make_explainer(model, background, explain),
-            decision_log=DecisionLog(settings.database_url),
+            decision_log=(
+                previous.service.decision_log
+                if previous is not None and previous.service is not None
+                else DecisionLog(settings.database_url)
+            ),
             top_k=settings.top_k,
         )
         service.warm_up()

@@ -28,10 +28,11 @@ from typing import Any
 import yaml
 from markdown_it import MarkdownIt
 
-from credit_scoring.api.decision_log import decisions, read_decisions
+from credit_scoring.api.decision_log import decisions, read_decisions, read_overrides
 from credit_scoring.cli import setup_logging, write_json
 from credit_scoring.governance.audit_checks import OK
 from credit_scoring.governance.record import ReleaseError, git, resolve_commit
+from credit_scoring.monitoring.overrides import override_summary
 
 logger = logging.getLogger(__name__)
 
@@ -159,6 +160,9 @@ def _decision_log(database_url: str | None) -> dict[str, Any]:
                 str(logged["created_at"].min()),
                 str(logged["created_at"].max()),
             )
+        summary = override_summary(logged, read_overrides(database_url))
+        log["overrides"] = int(summary["overrides"].sum())
+        log["overrides_by_version_reason"] = summary.to_dict("records")
     return log
 
 
@@ -287,11 +291,25 @@ def render(pack: dict[str, Any], revision: Revision) -> str:
             "9. Human oversight and the decision log",
             "<p>Every answer of the scoring API carries the probability, the decision at the "
             "threshold and its SHAP reasons; the credit officer's app shows them and the officer "
-            "decides. The engine does not record the officer's final decision or an override yet: "
-            "record it in the lender's own system. Every API decision is logged with its model "
-            "version (columns below).</p>"
+            "decides. An officer who overrules a decision records it (officer, new decision, "
+            "reason, comment) through the app or <code>POST /decisions/{request_id}/override"
+            "</code>; the override is appended beside the decision, never edited into it, and "
+            "counted per model version and reason below. Every API decision is logged with its "
+            "model version (columns below).</p>"
             + _table({"columns": log["columns"]})
-            + _table({k: v for k, v in log.items() if k != "columns"}),
+            + _table(
+                {
+                    k: v
+                    for k, v in log.items()
+                    if k not in ("columns", "overrides_by_version_reason")
+                }
+            )
+            + (
+                "<h3>Overrides per model version, reason and direction</h3>"
+                + _table(log["overrides_by_version_reason"])
+                if "overrides_by_version_reason" in log
+                else ""
+            ),
         ),  # fmt: skip
         (
             "10. Audit",

@@ -9,7 +9,10 @@
    every dep and out of dvc.lock, the sha256 of the model files, the registry version, its run
    and its tags;
 3. pushes the DVC data to the remote (``dvc push``), commits the record and creates the
-   annotated tag; the registry version gets a ``release`` tag.
+   annotated tag; the registry version gets the tags ``release`` and ``audit_status``;
+4. promotes that version to ``@champion`` (:mod:`credit_scoring.governance.promotion`), the
+   approver and the reason ("release model-v1: ...") recorded with the comparison against the
+   champion it replaces (``--no-promote``: release without serving it).
 
 The audit (:mod:`credit_scoring.governance.audit`) reruns a tag and compares it with this record;
 what both read of a pipeline's state (metrics, dvc.lock, model hashes) lives in
@@ -52,16 +55,52 @@ logger = logging.getLogger(__name__)
 _RELEASE_ROW = re.compile(r"^\| release tag \| .* \|$", re.MULTILINE)
 
 
-def _tag_registry_version(uri: str, name: str, version: str, tag: str) -> None:
-    """Tag the registry version with the release (a warning when the registry refuses)."""
-    from mlflow import MlflowClient
-    from mlflow.exceptions import MlflowException
+def _promote_release(
+    root: Path, uri: str, name: str, version: str, tag: str, approver: str, reason: str
+) -> None:
+    """Mark ``version`` released as ``tag`` and promote it (errors say how to finish by hand)."""
+    from credit_scoring.governance import promotion, registry
 
-    try:
-        client = MlflowClient(tracking_uri=uri, registry_uri=uri)
-        client.set_model_version_tag(name, str(version), "release", tag)
-    except MlflowException as exc:
-        logger.warning("could not tag %s version %s with release=%s: %s", name, version, tag, exc)
+    client = registry.client_for(uri)
+    registry.mark_released(name, version, tag, client)
+    if registry.alias_version(client, name, registry.CHAMPION) == str(version):
+        logger.info("%s version %s already is @%s", name, version, registry.CHAMPION)
+        return
+    settings = promotion.settings(root)
+    current = registry.alias_version(client, name, registry.CHAMPION)
+    comparison = promotion.compare(
+        name, version, current, settings["holdout"], settings["costs"], settings["fairness"], uri
+    )
+    logger.info(
+        "challenger vs champion on the held-out rows:\n%s", promotion.comparison_table(comparison)
+    )
+    registry.promote(
+        name, version, approver=approver, reason=reason, comparison=comparison, client=client
+    )
+
+
+def _approver(root: Path, approver: str | None) -> str:
+    """``approver``, else the git identity of ``root`` (``Name <email>``)."""
+    if approver:
+        return approver
+    name = run(["git", "config", "user.name"], root, check=False).stdout.strip()
+    email = run(["git", "config", "user.email"], root, check=False).stdout.strip()
+    identity = f"{name} <{email}>" if email else name
+    if not identity:
+        raise ReleaseError("no approver: pass --approver or set git config user.name")
+    return identity
+
+
+def _check_servable(registry_record: Mapping[str, Any]) -> None:
+    """Refuse to release a version that could never be promoted (no metrics or data hash)."""
+    from credit_scoring.governance.registry import REQUIRED_TAGS
+
+    missing = [key for key in REQUIRED_TAGS if not registry_record["tags"].get(key)]
+    if missing:
+        raise ReleaseError(
+            f"registry version {registry_record['version']} lacks {', '.join(missing)}: "
+            "rerun the register stage (dvc repro --force register)"
+        )
 
 
 def name_release_in_card(card: Path, tag: str) -> None:
@@ -139,6 +178,8 @@ def release(
     message: str | None = None,
     remote: str | None = None,
     push: bool = True,
+    promote: bool = True,
+    approver: str | None = None,
 ) -> Path:
     """Release the committed pipeline state of ``root`` as ``tag``; return the record's path.
 
@@ -149,6 +190,8 @@ def release(
     check_releasable(root, tag)
     params = load_params(root / "params.yaml")
     registry, uri = _registry(root, params)
+    _check_servable(registry)
+    approver = _approver(root, approver) if promote else ""
     if push:
         dvc(root, "push", *(["--remote", remote] if remote else []))
     message = message or f"Release {tag}"
@@ -159,9 +202,20 @@ def release(
     git(root, "add", path.relative_to(root).as_posix(), card.as_posix(), "dvc.lock")
     git(root, "commit", "--quiet", "--message", message)
     git(root, "tag", "--annotate", tag, "--message", message)
-    name, version = registry["model_name"], registry["version"]
-    _tag_registry_version(uri, name, version, tag)
+    name, version = str(registry["model_name"]), str(registry["version"])
     logger.info("released %s: %s version %s, record %s", tag, name, version, path)
+    if promote:
+        try:
+            _promote_release(root, uri, name, version, tag, approver, f"release {tag}: {message}")
+        except Exception as exc:
+            raise ReleaseError(
+                f"{tag} is released but version {version} was not promoted ({exc}); promote it "
+                f"with: credit-scoring-promote {version} --reason '...' --approver '...'"
+            ) from exc
+    else:
+        from credit_scoring.governance import registry as model_registry
+
+        model_registry.mark_released(name, version, tag, model_registry.client_for(uri))
     return path
 
 
@@ -174,12 +228,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--message", "-m", help="tag and commit message")
     parser.add_argument("--remote", "-r", help="DVC remote to push to (default: the default)")
     parser.add_argument("--no-push", action="store_true", help="do not `dvc push`")
+    parser.add_argument("--approver", help="who approves the promotion (default: git identity)")
+    parser.add_argument(
+        "--no-promote", action="store_true", help="release without making it @champion"
+    )
     parser.add_argument("--repo", type=Path, default=Path("."), help="project folder")
     args = parser.parse_args(argv)
     setup_logging()
     try:
         path = release(
-            args.repo, args.tag, message=args.message, remote=args.remote, push=not args.no_push
+            args.repo,
+            args.tag,
+            message=args.message,
+            remote=args.remote,
+            push=not args.no_push,
+            promote=not args.no_promote,
+            approver=args.approver,
         )
     except ReleaseError as exc:
         logger.error("%s", exc)

@@ -1,14 +1,12 @@
-"""MLflow tracking and model registry: runs per candidate, the champion alias and its history.
+"""MLflow tracking: runs per candidate, logged and saved models with pinned requirements.
 
-Registry stages are deprecated in MLflow; the champion is an alias (``@champion``). MLflow keeps no
-history of alias moves, so each move is recorded as tags on the model versions involved.
+Aliases (challenger, champion) and their history: :mod:`credit_scoring.governance.registry`.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Mapping
 from dataclasses import asdict
 from functools import cache
@@ -18,7 +16,6 @@ from typing import Any
 import mlflow
 import mlflow.sklearn
 import pandas as pd
-from mlflow import MlflowClient
 from mlflow.models import infer_signature
 
 from credit_scoring.config import CostConfig
@@ -129,48 +126,6 @@ def save_model(
         serialization_format=SERIALIZATION,
         metadata=dict(metadata),
     )
-
-
-def register_champion(model_uri: str, name: str, alias: str, tags: Mapping[str, str]) -> str:
-    """Register ``model_uri`` under ``name``, move ``alias`` to it and record the move.
-
-    Returns:
-        The new model version.
-    """
-    client = MlflowClient()
-    version = mlflow.register_model(model_uri, name).version
-    for key, value in tags.items():
-        client.set_model_version_tag(name, version, key, str(value))
-    previous = _alias_version(client, name, alias)
-    client.set_registered_model_alias(name, alias, version)
-    moved_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    client.set_model_version_tag(name, version, f"{alias}_since", moved_at)
-    client.set_model_version_tag(name, version, f"{alias}_replaced", previous or "none")
-    if previous and previous != version:
-        client.set_model_version_tag(name, previous, f"{alias}_until", moved_at)
-        client.set_model_version_tag(name, previous, f"{alias}_replaced_by", version)
-    logger.info("registered %s version %s as @%s (was %s)", name, version, alias, previous)
-    return version
-
-
-def _alias_version(client: MlflowClient, name: str, alias: str) -> str | None:
-    """The version ``alias`` points to, or None."""
-    try:
-        return client.get_model_version_by_alias(name, alias).version
-    except mlflow.exceptions.MlflowException:
-        return None
-
-
-def alias_history(name: str, alias: str) -> list[dict[str, str]]:
-    """Versions that held ``alias``, oldest first, from the tags written by register_champion."""
-    client = MlflowClient()
-    history = []
-    for version in client.search_model_versions(f"name = '{name}'"):
-        since = version.tags.get(f"{alias}_since")
-        if since:
-            until = version.tags.get(f"{alias}_until", "")
-            history.append({"version": version.version, "since": since, "until": until})
-    return sorted(history, key=lambda move: (move["since"], int(move["version"])))
 
 
 def dumps(value: Any) -> str:

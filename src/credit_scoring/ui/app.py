@@ -27,6 +27,7 @@ from credit_scoring.ui.client import (
     Prediction,
     UiSettings,
 )
+from credit_scoring.ui.override import show_override
 
 logger = logging.getLogger(__name__)
 
@@ -466,6 +467,7 @@ def run_page(settings: UiSettings) -> None:
         st.caption(model_caption(prediction))
         for warning in prediction.warnings:
             st.warning(warning, icon=":material/info:")
+        show_override(settings, prediction)
         show_explanation(prediction)
     show_population(settings, prediction)
 

@@ -23,6 +23,8 @@ DEFAULT_TIMEOUT = 30.0
 CONNECT_TIMEOUT = 3.0
 URL_ENV = "CREDIT_UI_API_URL"
 KEY_ENV = "CREDIT_UI_API_KEY"
+OFFICER_KEY_ENV = "CREDIT_UI_OFFICER_KEY"
+OFFICER_KEY_HEADER = "X-Officer-Key"
 TIMEOUT_ENV = "CREDIT_UI_TIMEOUT"
 API_KEY_HEADER = "X-API-Key"
 # Leading parts of a 422 ``loc`` that say where the field is, not which field it is.
@@ -186,15 +188,18 @@ class UiSettings:
     url: str = DEFAULT_URL
     api_key: str | None = None
     timeout: float = DEFAULT_TIMEOUT
+    officer_key: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> UiSettings:
-        """Read ``CREDIT_UI_API_URL``, ``CREDIT_UI_API_KEY`` and ``CREDIT_UI_TIMEOUT``."""
+        """Read ``CREDIT_UI_API_URL``, ``CREDIT_UI_API_KEY``, ``CREDIT_UI_TIMEOUT`` and
+        ``CREDIT_UI_OFFICER_KEY`` (the key that lets officers override decisions)."""
         env = os.environ if environ is None else environ
         return cls(
             url=(env.get(URL_ENV) or DEFAULT_URL).rstrip("/"),
             api_key=env.get(KEY_ENV) or None,
             timeout=float(env.get(TIMEOUT_ENV) or DEFAULT_TIMEOUT),
+            officer_key=env.get(OFFICER_KEY_ENV) or None,
         )
 
 
@@ -256,6 +261,36 @@ class CreditApiClient:
         body = {"application": _json_ready(application), "history": history}
         return Prediction.from_json(self._request("POST", "/predict", json=body))
 
+    def decision(self, request_id: str) -> dict[str, Any]:
+        """``GET /decisions/{request_id}``: the decision, its overrides, the one in force."""
+        return dict(self._request("GET", f"/decisions/{request_id}"))
+
+    def override(
+        self,
+        request_id: str,
+        *,
+        officer_key: str,
+        officer_id: str,
+        decision: str,
+        reason: str,
+        comment: str = "",
+    ) -> dict[str, Any]:
+        """``POST /decisions/{request_id}/override`` with the officer's key: the new record."""
+        body = {
+            "officer_id": officer_id,
+            "decision": decision,
+            "reason": reason,
+            "comment": comment,
+        }
+        return dict(
+            self._request(
+                "POST",
+                f"/decisions/{request_id}/override",
+                json=body,
+                headers={OFFICER_KEY_HEADER: officer_key},
+            )
+        )
+
     def population(self, features: Iterable[str]) -> dict[str, Distribution]:
         """``GET /population``: training distribution of each feature (unknown ones left out)."""
         names = [str(name) for name in features]
@@ -295,8 +330,10 @@ def error_from_response(response: httpx.Response) -> ApiError:
         return ApiValidationError(field_errors(detail))
     text = detail if isinstance(detail, str) else response.reason_phrase
     if status in (401, 403):
+        officer = OFFICER_KEY_HEADER in str(text) or "overrides" in str(text)
+        variable, kind = (OFFICER_KEY_ENV, "officer key") if officer else (KEY_ENV, "API key")
         return ApiAuthError(
-            f"The API refused the API key ({status}: {text}). Set {KEY_ENV} to a valid key.",
+            f"The API refused the {kind} ({status}: {text}). Set {variable} to a valid key.",
             status,
         )
     if status == 404:
