@@ -1,32 +1,31 @@
-"""Stage ingest: validate the raw CSVs and write them as typed parquet tables."""
+"""Stage ingest: validate the raw CSVs and write them as typed parquet tables.
+
+Nothing is replaced unless the whole ingest passes (tables swapped in from a staging folder,
+reports written only then); a rejected ingest lists every finding in
+reports/rejected/data_findings.csv and fails naming them.
+"""
 
 from pathlib import Path
 
-from credit_scoring.cli import run_stage, write_json
+from credit_scoring.cli import run_stage
 from credit_scoring.config import load_params
-from credit_scoring.data.ingest import ingest_to_parquet, stopping_findings
-from credit_scoring.data.validate import findings_table, raise_on_errors
+from credit_scoring.data.ingest import run_ingest
 
 
 def main() -> None:
     params = load_params()
     paths, raw_dir = params["paths"], Path(params["data"]["raw_dir"])
     reports = Path(paths["reports_dir"])
-    fail_on_warnings = params["ingest"]["fail_on_warnings"]
-    result = ingest_to_parquet(raw_dir, Path(paths["interim_dir"]), fail_on_warnings)
-
-    reports.mkdir(parents=True, exist_ok=True)
-    findings_table(result.findings).to_csv(reports / "data_findings.csv", index=False)
-    n_errors = sum(f.severity == "error" for f in result.findings)
-    manifest = {"source": params["data"]["source"], "data_hash": result.data_hash}
-    write_json(manifest | result.manifest, reports / "data_manifest.json")
-    quality = {"n_errors": n_errors, "n_warnings": len(result.findings) - n_errors}
-    quality |= {f"rows.{table}": info["rows"] for table, info in result.manifest.items()}
-    write_json(quality, reports / "data_quality.json")
-
-    raise_on_errors(stopping_findings(result.findings, fail_on_warnings))
+    result = run_ingest(
+        raw_dir,
+        Path(paths["interim_dir"]),
+        reports,
+        params["data"]["source"],
+        params["ingest"]["fail_on_warnings"],
+    )
+    n_warnings = sum(f.severity == "warning" for f in result.findings)
     print(
-        f"ingested {len(result.manifest)} tables from {raw_dir}: {quality['n_warnings']} "
+        f"ingested {len(result.manifest)} tables from {raw_dir}: {n_warnings} "
         f"warning(s) listed in {reports / 'data_findings.csv'}"
     )
 

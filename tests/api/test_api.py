@@ -477,11 +477,72 @@ def test_malformed_bodies_are_422_not_500(http, path, body):
     assert response.json()["detail"]
 
 
-def test_body_too_deeply_nested_to_parse_is_400(http):
-    body = b'{"application": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
-    response = http.post("/predict", content=body, headers={"content-type": "application/json"})
-    assert response.status_code == 400
+@pytest.mark.parametrize(
+    ("body", "content_type", "words"),
+    [
+        (b'{"application": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "application/json",
+         "nested too deeply"),
+        ('{"application": {"NAME": "Caf\xe9"}}'.encode("latin-1"), "application/json",
+         "not UTF-8"),
+        (b"--XX\r\nContent-Disposition: form-data; name=file; filename=a.csv\r\n\r\nAMT",
+         "multipart/form-data; boundary=XX", "body"),
+    ],
+    ids=["nested too deeply", "not UTF-8", "broken multipart"],
+)  # fmt: skip
+def test_unparsable_bodies_are_422_on_body_like_other_malformed_input(
+    http, body, content_type, words
+):
+    path = "/predict/batch/csv" if content_type.startswith("multipart") else "/predict"
+    response = http.post(path, content=body, headers={"content-type": content_type})
+    assert response.status_code == 422, response.text
+    [error] = response.json()["detail"]
+    assert error["loc"][0] == "body" and words in str(error), error
     assert http.get("/health").status_code == 200
+
+
+def test_an_oversized_body_is_413_before_it_is_read(server):
+    with server.client() as client:
+        big = b'{"application": {"AMT_CREDIT": 1' + b"0" * (40 * 1024 * 1024) + b"}}"
+        response = client.post(
+            "/predict", content=big, headers={"content-type": "application/json"}
+        )
+    assert response.status_code == 413
+    assert "CREDIT_API_MAX_BODY_BYTES" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "words"),
+    [
+        ({"AMT_INCOME_TOTAL": 0}, "AMT_INCOME_TOTAL", "implausible income"),
+        ({"AMT_CREDIT": 0}, "AMT_CREDIT", "implausible credit amount"),
+        ({"DAYS_BIRTH": 0, "DAYS_EMPLOYED": 0}, "DAYS_BIRTH", "implausible age"),
+        ({"DAYS_EMPLOYED": -20000}, "DAYS_EMPLOYED", "implausible employment"),
+        ({"AMT_ANNUITY": 6e5}, "AMT_ANNUITY", "implausible annuity"),
+    ],
+)
+def test_implausible_applications_are_422_naming_the_field(http, change, field, words):
+    application = MINIMAL | {"DAYS_EMPLOYED": -2000} | change
+    response = http.post("/predict", json={"application": application})
+    assert response.status_code == 422, response.text
+    errors = response.json()["detail"]
+    assert ["body", "application", field] in [e["loc"] for e in errors]
+    assert any(words in e["msg"] for e in errors)
+
+
+def test_the_openapi_schema_documents_every_error_status(http):
+    paths = http.get("/openapi.json").json()["paths"]
+    statuses = {
+        (path, method): set(operation["responses"])
+        for path, methods in paths.items()
+        for method, operation in methods.items()
+    }
+    assert {"401", "413", "422", "503"} <= statuses[("/predict", "post")]
+    assert {"401", "404", "422", "503"} <= statuses[("/clients/{sk_id_curr}", "get")]
+    assert {"401", "403", "404", "409", "422"} <= statuses[
+        ("/decisions/{request_id}/override", "post")
+    ]
+    assert {"401", "403", "409", "503"} <= statuses[("/admin/reload", "post")]
+    assert "503" in statuses[("/health", "get")]
 
 
 def _csv(text: str) -> dict[str, tuple[str, bytes, str]]:

@@ -1,4 +1,6 @@
-"""Error responses: 422 naming the field, 503 when the service is not ready, never a raw 500."""
+"""Error responses: 422 naming the field, 413 for an oversized body, 503 when the service is not
+ready, never a raw 500; a body FastAPI cannot parse (not UTF-8, nested too deeply, a broken
+multipart upload) is a 422 on ``body`` like any other malformed input, not a bare 400."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from credit_scoring.api.service import DecisionLogError
 
@@ -52,8 +55,39 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+# FastAPI's detail when the body could not be read at all (it raises a 400 with it).
+BODY_PARSE_DETAIL = "There was an error parsing the body"
+
+
+def _body_problem(cause: BaseException | None) -> str:
+    """Why a body could not be parsed, in words."""
+    if isinstance(cause, UnicodeDecodeError):
+        return (
+            f"the body is not UTF-8 text (byte {cause.start}: 0x{cause.object[cause.start]:02x})"
+        )
+    if isinstance(cause, RecursionError):
+        return "the JSON body is nested too deeply to parse"
+    if cause is not None and "multipart" in type(cause).__module__:
+        return f"broken multipart upload: {cause}"
+    return f"malformed body ({type(cause).__name__ if cause else 'unreadable'})"
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    """HTTP errors as ``{"detail": ...}``; an unparsable body becomes a 422 on ``body``."""
+    if exc.status_code == status.HTTP_400_BAD_REQUEST and exc.detail == BODY_PARSE_DETAIL:
+        problem = _body_problem(exc.__cause__)
+        return JSONResponse(
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+            content={"detail": [{"loc": ["body"], "msg": problem, "type": "body_unparsable"}]},
+        )
+    return JSONResponse(
+        status_code=exc.status_code, content={"detail": exc.detail}, headers=exc.headers
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the API's exception handlers on ``app``."""
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(ServiceUnavailableError, _unavailable)
     app.add_exception_handler(DecisionLogError, _unavailable)

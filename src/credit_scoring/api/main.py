@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from credit_scoring import __version__
+from credit_scoring.api.body_limit import BodySizeLimit
 from credit_scoring.api.errors import install_error_handlers
 from credit_scoring.api.reload import ModelReloader
 from credit_scoring.api.routes import (
@@ -68,6 +69,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     routers = (health, model, predict, decisions, clients, population, admin)
     for router in (module.router for module in routers):
         app.include_router(router)

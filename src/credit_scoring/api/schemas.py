@@ -27,6 +27,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from credit_scoring.data import schema
+from credit_scoring.data.plausibility import RULES
 from credit_scoring.data.validate import DOMAIN_BOUNDS
 
 APPLICATION_TABLE = "application_test"
@@ -135,6 +136,26 @@ def _field(column: str, kind: str, required: bool) -> tuple[Any, Any]:
     return annotation, (... if required else None)
 
 
+def _plausibility_validators(columns: list[str]) -> dict[str, Any]:
+    """Field validators applying :data:`credit_scoring.data.plausibility.RULES` (the ingest's
+    rules) to one application: a 422 on the blamed field. A rule reads only fields declared
+    before that field (pydantic validates in order), which the assertion keeps true."""
+    validators = {}
+    for index, rule in enumerate(RULES):
+        if rule.column not in columns:
+            continue
+        assert all(columns.index(c) <= columns.index(rule.column) for c in rule.reads), rule
+
+        def check(cls: Any, value: Any, info: ValidationInfo, rule: Any = rule) -> Any:
+            values = {column: info.data.get(column) for column in rule.reads}
+            if rule.violated(values | {rule.column: value}):
+                raise PydanticCustomError("implausible_value", rule.message)
+            return value
+
+        validators[f"plausible_{index}"] = field_validator(rule.column)(check)
+    return validators
+
+
 def table_model(
     table: str, name: str, required: tuple[str, ...] = (), exclude: tuple[str, ...] = ()
 ) -> type[BaseModel]:
@@ -155,7 +176,14 @@ def table_model(
         if column not in exclude
     }
     config = ConfigDict(extra="forbid", protected_namespaces=())
-    return create_model(name, __config__=config, __doc__=f"One row of {table}.", **fields)
+    validators = _plausibility_validators(list(fields)) if table == APPLICATION_TABLE else {}
+    return create_model(
+        name,
+        __config__=config,
+        __doc__=f"One row of {table}.",
+        __validators__=validators,
+        **fields,
+    )
 
 
 ApplicationIn = table_model(APPLICATION_TABLE, "ApplicationIn", REQUIRED_FIELDS, (schema.TARGET,))

@@ -32,6 +32,7 @@ class ApiSettings(BaseSettings):
             workers this is how every worker follows a promotion.
         top_k: reasons (SHAP contributions) returned per decision.
         max_batch: most applications accepted by one batch request.
+        max_body_bytes: largest request body accepted (413 beyond).
         log_level: level of the API's log lines on stderr.
     """
 
@@ -53,6 +54,7 @@ class ApiSettings(BaseSettings):
     watch_seconds: float = Field(default=0.0, ge=0.0)
     top_k: int = Field(default=10, ge=1, le=500)
     max_batch: int = Field(default=1000, ge=1)
+    max_body_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
     log_level: str = "INFO"
 
     @cached_property

@@ -11,15 +11,25 @@ from pathlib import Path
 
 import pandas as pd
 
+from credit_scoring.cli import write_json
 from credit_scoring.data import schema
 from credit_scoring.data.io import (
     RawDataError,
     file_sha256,
-    find_raw_file,
     read_raw_table,
     write_table,
 )
-from credit_scoring.data.validate import Finding, check_links, validate_table
+from credit_scoring.data.structure import check_structure
+from credit_scoring.data.validate import (
+    Finding,
+    check_links,
+    findings_table,
+    raise_on_errors,
+    validate_table,
+)
+
+# Column findings already made by check_structure (not repeated per table).
+STRUCTURAL = ("missing column", "unexpected column")
 
 logger = logging.getLogger(__name__)
 
@@ -52,17 +62,25 @@ def _validated_tables(
 ) -> Iterator[tuple[str, str, pd.DataFrame]]:
     """Read and validate the tables one by one: yield (table, file, typed frame).
 
-    Each table's findings and manifest entry go to ``result``; a missing or unreadable file is
-    an error finding (so all problems show at once) and yields nothing.
+    The structure of the whole folder is checked first (:func:`check_structure`: tables present,
+    headers readable, columns expected and unique); any structural error stops there, before
+    any content is read, so every missing table or column gets the same clear error. Then each
+    table's findings and manifest entry go to ``result``; a file that does not parse is an
+    error finding naming its lines and yields nothing.
     """
+    files, structural = check_structure(raw_dir)
+    result.findings.extend(structural)
+    if any(f.severity == "error" for f in structural):
+        return
     for table in schema.TABLES:
+        path = files[table]
         try:
-            path = find_raw_file(raw_dir, table)
             raw = read_raw_table(path, table)
         except RawDataError as exc:
-            result.findings.append(Finding("error", str(Path(raw_dir) / table), "", str(exc), 0))
+            result.findings.append(Finding("error", str(path), "", str(exc), 0))
             continue
         frame, table_findings = validate_table(raw, table, str(path))
+        table_findings = [f for f in table_findings if f.problem not in STRUCTURAL]
         del raw
         result.findings.extend(table_findings)
         result.manifest[table] = {
@@ -89,7 +107,7 @@ def ingest_tables(raw_dir: Path) -> IngestResult:
     result, files = IngestResult(), {}
     for table, file, frame in _validated_tables(raw_dir, result):
         result.tables[table], files[table] = frame, file
-    if all(t in result.tables for t in schema.APPLICATION_TABLES):
+    if result.tables:
         result.findings += check_links(result.tables, files)
     return result
 
@@ -115,7 +133,7 @@ def ingest_to_parquet(
         write_table(frame, staging / f"{table}.parquet")
         keys[table], files[table] = _link_columns(table, frame), file
         del frame
-    if all(t in keys for t in schema.APPLICATION_TABLES):
+    if keys:
         result.findings += check_links(keys, files)
     if any(f.severity == "error" for f in stopping_findings(result.findings, fail_on_warnings)):
         shutil.rmtree(staging, ignore_errors=True)
@@ -123,6 +141,38 @@ def ingest_to_parquet(
         shutil.rmtree(out_dir, ignore_errors=True)
         staging.mkdir(parents=True, exist_ok=True)  # no table at all: an empty folder
         staging.rename(out_dir)
+    return result
+
+
+def run_ingest(
+    raw_dir: Path, interim_dir: Path, reports_dir: Path, source: str, fail_on_warnings: bool
+) -> IngestResult:
+    """The ingest stage: validate ``raw_dir``, write the tables and the reports, or nothing.
+
+    On success the tables replace ``interim_dir`` and ``reports_dir`` gets data_findings.csv,
+    data_manifest.json and data_quality.json. When a finding stops the stage, nothing there is
+    replaced: every finding goes to ``reports_dir/rejected/data_findings.csv`` and
+    :class:`~credit_scoring.data.validate.ValidationError` is raised.
+    """
+    reports_dir = Path(reports_dir)
+    result = ingest_to_parquet(raw_dir, interim_dir, fail_on_warnings)
+    stopping = stopping_findings(result.findings, fail_on_warnings)
+    if any(f.severity == "error" for f in stopping):
+        rejected = reports_dir / "rejected" / "data_findings.csv"
+        rejected.parent.mkdir(parents=True, exist_ok=True)
+        findings_table(result.findings).to_csv(rejected, index=False)
+        logger.error(
+            "ingest rejected %s: every finding in %s; nothing was replaced", raw_dir, rejected
+        )
+        raise_on_errors(stopping)
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    findings_table(result.findings).to_csv(reports_dir / "data_findings.csv", index=False)
+    n_errors = sum(f.severity == "error" for f in result.findings)
+    manifest = {"source": source, "data_hash": result.data_hash}
+    write_json(manifest | result.manifest, reports_dir / "data_manifest.json")
+    quality = {"n_errors": n_errors, "n_warnings": len(result.findings) - n_errors}
+    quality |= {f"rows.{table}": info["rows"] for table, info in result.manifest.items()}
+    write_json(quality, reports_dir / "data_quality.json")
     return result
 
 

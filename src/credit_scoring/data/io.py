@@ -6,6 +6,7 @@ import hashlib
 import logging
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -13,6 +14,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from credit_scoring.data import schema
+from credit_scoring.data.csv_lines import RawDataError, bad_lines, read_header
 
 logger = logging.getLogger(__name__)
 
@@ -24,10 +26,6 @@ PANDAS_NA_VALUES = [
     *("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN"),
     *("<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"),
 ]
-
-
-class RawDataError(ValueError):
-    """A raw input file is missing, unreadable or malformed."""
 
 
 def find_raw_file(raw_dir: Path, table: str) -> Path:
@@ -52,57 +50,81 @@ def read_raw_table(path: Path, table: str) -> pd.DataFrame:
     Numeric columns are parsed as numbers when every value is one, and checked later by the
     validator, so that a wrong type is reported per column rather than as a parse failure.
     Arrow's multi-threaded reader parses a well-formed file, text columns kept as Arrow strings
-    (no Python object per cell); any other file (text where numbers are expected, ragged or
-    undecodable lines...) goes to pandas' parser, whose result or error is reported as before.
+    (no Python object per cell); a file with text where numbers are expected goes to pandas'
+    parser. A row with too few or too many fields (a cut or ragged line) or bytes that are not
+    UTF-8 are an error naming the lines (pandas would pad a short row with missing values).
 
     Raises:
-        RawDataError: when the file cannot be parsed as CSV (with the parser's line number).
+        RawDataError: when the file cannot be parsed as CSV (with the line numbers).
     """
     categorical = set(schema.categorical_columns(table))
+    errors = (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError)
+    header: list[str] = []
     try:
-        header = list(pd.read_csv(path, nrows=0).columns)
-        frame = _read_with_arrow(path, header, categorical)
-        if frame is None:
+        header = read_header(path)
+        frame, ragged = _read_with_arrow(path, header, categorical)
+        problems = bad_lines(path, len(header)) if ragged or frame is None else []
+        if problems:
+            raise RawDataError(f"{path}: {'; '.join(problems)}")
+        if frame is None:  # text in a numeric column: pandas reads it, the validator says where
             dtypes = {c: "string" for c in header if c in categorical}
             frame = pd.read_csv(path, dtype=dtypes, low_memory=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
-        raise RawDataError(f"{path}: cannot be read as CSV: {exc}") from exc
+    except (*errors, EOFError) as exc:
+        problems = bad_lines(path, len(header)) if header else []
+        detail = "; ".join(problems) or str(exc)
+        raise RawDataError(f"{path}: cannot be read as CSV: {detail}") from exc
     logger.info("read %s: %d rows x %d columns", path, len(frame), frame.shape[1])
     return frame
 
 
-def _read_with_arrow(path: Path, header: list[str], categorical: set[str]) -> pd.DataFrame | None:
-    """The frame pandas would read (numbers int64 / float64, text as strings), or None.
+def _read_with_arrow(
+    path: Path, header: list[str], categorical: set[str]
+) -> tuple[pd.DataFrame | None, bool]:
+    """The frame pandas would read (numbers int64 / float64, text as strings), or None; and
+    whether a row had another number of fields than the header.
 
     None when Arrow cannot parse the file or gives a column another type than pandas would:
     a non-categorical column that is not all numbers (in the first block or after), or a
     header pandas renames.
     """
+    ragged: list[int] = []
+
+    def skip_and_count(row: Any) -> str:
+        ragged.append(row.actual_columns)
+        return "skip"
+
     options = pacsv.ConvertOptions(
         column_types={c: pa.string() for c in header if c in categorical},
         strings_can_be_null=True,
         null_values=PANDAS_NA_VALUES,
     )
+    parse = pacsv.ParseOptions(invalid_row_handler=skip_and_count)
     try:  # block by block: the CSV text is not all in memory with the parsed table
         read = pacsv.ReadOptions(block_size=ARROW_BLOCK_BYTES)
-        arrow = pacsv.open_csv(path, read_options=read, convert_options=options).read_all()
+        reader = pacsv.open_csv(
+            path, read_options=read, parse_options=parse, convert_options=options
+        )
+        arrow = reader.read_all()
     except (pa.ArrowInvalid, UnicodeDecodeError):  # e.g. text after a first block of numbers
-        return None
+        return None, bool(ragged)
+    if ragged:
+        return None, True
     numeric = (pa.types.is_int64, pa.types.is_float64, pa.types.is_null)
     as_pandas = all(
         field.name in categorical or any(is_type(field.type) for is_type in numeric)
         for field in arrow.schema
     )
     if not as_pandas or arrow.column_names != header:
-        return None
+        return None, False
     for i, field in enumerate(arrow.schema):  # all empty: float64 NaN, as pandas reads it
         if pa.types.is_null(field.type):
             arrow = arrow.set_column(i, field.name, arrow.column(i).cast(pa.float64()))
-    return arrow.to_pandas(
+    frame = arrow.to_pandas(
         types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get,
         split_blocks=True,
         self_destruct=True,
     )
+    return frame, False
 
 
 def write_table(frame: pd.DataFrame, path: Path) -> None:

@@ -1,9 +1,12 @@
 """Validation of raw Home Credit tables: schema, types, impossible values, keys.
 
 Errors (the stage fails): a missing column, a wrong type, an impossible value (e.g. a positive
-DAYS_BIRTH, a negative income), a duplicated or missing key. Warnings (reported, the stage goes
-on): values outside the range profiled on real data, unknown categories, orphan history rows.
-Every finding names the file, the column, the rule and how many rows break it.
+DAYS_BIRTH, a negative income), an implausible application
+(:mod:`credit_scoring.data.plausibility`: age outside 18-100 years, no income, employment longer
+than life...), a duplicated or missing key, an application table without rows, a client in both
+application tables. Warnings (reported, the stage goes on): values outside the range profiled
+on real data, unknown categories, orphan history rows. Every finding names the file, the
+column, the rule and how many rows break it.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from credit_scoring.data import schema
+from credit_scoring.data.plausibility import RULES
 
 Severity = Literal["error", "warning"]
 
@@ -237,30 +241,69 @@ def check_primary_key(frame: pd.DataFrame, table: str, file: str) -> list[Findin
     return findings
 
 
+def check_plausibility(frame: pd.DataFrame, table: str, file: str) -> list[Finding]:
+    """Applications breaking a plausibility rule are errors (the rules the API applies too)."""
+    if table not in schema.APPLICATION_TABLES:
+        return []
+    findings = []
+    for rule in RULES:
+        bad = rule.violations(frame)
+        if bad is None:
+            continue
+        for column in rule.reads:  # an impossible value is reported once, by check_domain
+            low, high = DOMAIN_BOUNDS.get(column, (None, None))
+            values = pd.to_numeric(frame[column], errors="coerce")
+            bad &= ~((values < low) if low is not None else False)
+            bad &= ~((values > high) if high is not None else False)
+        if bad.any():
+            findings.append(
+                Finding(
+                    "error",
+                    file,
+                    rule.column,
+                    rule.message,
+                    int(bad.sum()),
+                    _example_rows(bad, frame[rule.column]),
+                )
+            )
+    return findings
+
+
 def validate_table(
     frame: pd.DataFrame, table: str, file: str
 ) -> tuple[pd.DataFrame, list[Finding]]:
     """Run every per-table rule; return the numerically typed frame and all findings."""
     findings = check_columns(frame, table, file)
+    if frame.empty:
+        if table in schema.APPLICATION_TABLES:
+            findings.append(Finding("error", file, "", "no application row (only a header)", 0))
+        else:
+            findings.append(Finding("warning", file, "", "no row: no client has this history", 0))
     frame, type_findings = coerce_numeric(frame, table, file)
     findings += type_findings
     findings += check_domain(frame, file)
+    findings += check_plausibility(frame, table, file)
     findings += check_profile(frame, table, file)
     findings += check_primary_key(frame, table, file)
     return frame, findings
 
 
 def check_links(tables: Mapping[str, pd.DataFrame], files: Mapping[str, str]) -> list[Finding]:
-    """History rows whose parent (client, bureau credit, previous loan) is unknown: warnings."""
-    clients = pd.concat([tables[t][schema.CLIENT_ID] for t in schema.APPLICATION_TABLES])
-    parents = {schema.CLIENT_ID: clients}
-    if "bureau" in tables:
+    """A client in both application tables is an error; history rows whose parent (client,
+    bureau credit) is unknown are warnings. Tables or key columns that are missing are skipped
+    (the structural check reports them)."""
+    findings = _overlap(tables, files)
+    parents = {}
+    if all(schema.CLIENT_ID in tables.get(t, {}) for t in schema.APPLICATION_TABLES):
+        parents[schema.CLIENT_ID] = np.concatenate(
+            [tables[t][schema.CLIENT_ID].to_numpy() for t in schema.APPLICATION_TABLES]
+        )
+    if schema.BUREAU_ID in tables.get("bureau", {}):
         parents[schema.BUREAU_ID] = tables["bureau"][schema.BUREAU_ID]
-    findings = []
     for table in schema.HISTORY_TABLES:
-        if table not in tables:
-            continue
         link = schema.TABLE_KEYS[table][0]
+        if table not in tables or link not in parents or link not in tables[table]:
+            continue
         orphans = ~tables[table][link].isin(parents[link])
         if orphans.any():
             findings.append(
@@ -274,6 +317,31 @@ def check_links(tables: Mapping[str, pd.DataFrame], files: Mapping[str, str]) ->
                 )
             )
     return findings
+
+
+def _overlap(tables: Mapping[str, pd.DataFrame], files: Mapping[str, str]) -> list[Finding]:
+    """Clients of application_test that are also in application_train (labelled): an error."""
+    train, test = (tables.get(t) for t in schema.APPLICATION_TABLES)
+    if (
+        train is None
+        or test is None
+        or schema.CLIENT_ID not in train
+        or schema.CLIENT_ID not in test
+    ):
+        return []
+    both = test[schema.CLIENT_ID].isin(train[schema.CLIENT_ID]) & test[schema.CLIENT_ID].notna()
+    if not both.any():
+        return []
+    return [
+        Finding(
+            "error",
+            files["application_test"],
+            schema.CLIENT_ID,
+            "client also in application_train (a client is scored or trained on, not both)",
+            int(both.sum()),
+            _example_rows(both, test[schema.CLIENT_ID]),
+        )
+    ]
 
 
 def raise_on_errors(findings: list[Finding]) -> None:

@@ -8,25 +8,20 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 
 from credit_scoring.api.deps import require_admin_key
 from credit_scoring.api.reload import ReloadFailedError, ReloadInProgressError
-from credit_scoring.api.schemas import ErrorMessage, ReloadResponse
+from credit_scoring.api.responses import documented
+from credit_scoring.api.schemas import ReloadResponse
 
 router = APIRouter(
     tags=["admin"],
     dependencies=[Depends(require_admin_key)],
-    responses={
-        401: {"model": ErrorMessage, "description": "missing or wrong admin key"},
-        403: {"model": ErrorMessage, "description": "admin routes disabled"},
-    },
+    responses=documented(401, 403),
 )
 
 
 @router.post(
     "/admin/reload",
     response_model=ReloadResponse,
-    responses={
-        409: {"model": ErrorMessage, "description": "a reload is already running"},
-        503: {"model": ErrorMessage, "description": "the new model failed; the old one serves"},
-    },
+    responses=documented(409, 503),
 )
 async def reload_model(request: Request) -> dict[str, Any]:
     """Load the model ``CREDIT_API_MODEL_URI`` names now (e.g. after a promotion of

@@ -7,8 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 
 from credit_scoring.api.deps import ClientsDep, require_api_key
+from credit_scoring.api.responses import documented
 
-router = APIRouter(tags=["clients"], dependencies=[Depends(require_api_key)])
+router = APIRouter(
+    tags=["clients"], dependencies=[Depends(require_api_key)], responses=documented(401, 503)
+)
 
 
 @router.get("/clients", response_model=list[int])
@@ -23,7 +26,7 @@ def list_clients(
     return clients.ids(limit, offset)
 
 
-@router.get("/clients/{sk_id_curr}")
+@router.get("/clients/{sk_id_curr}", responses=documented(404))
 def get_client(sk_id_curr: int, clients: ClientsDep) -> dict[str, Any]:
     """The client's raw application (missing values as null), ready for ``POST /predict``."""
     application = clients.get(sk_id_curr)

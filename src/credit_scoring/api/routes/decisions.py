@@ -9,9 +9,9 @@ from fastapi import APIRouter, Depends, HTTPException, status
 
 from credit_scoring.api.decision_log import SameDecisionError, UnknownDecisionError
 from credit_scoring.api.deps import ServiceDep, require_api_key, require_officer_key
+from credit_scoring.api.responses import documented
 from credit_scoring.api.schemas import (
     DecisionHistory,
-    ErrorMessage,
     OverrideRecord,
     OverrideRequest,
 )
@@ -19,11 +19,7 @@ from credit_scoring.api.schemas import (
 router = APIRouter(
     tags=["decisions"],
     dependencies=[Depends(require_api_key)],
-    responses={
-        401: {"model": ErrorMessage, "description": "missing or wrong key"},
-        404: {"model": ErrorMessage, "description": "no decision with this request id"},
-        503: {"model": ErrorMessage, "description": "the decision log is not available"},
-    },
+    responses=documented(401, 404, 503),
 )
 
 
@@ -44,10 +40,7 @@ def get_decision(request_id: str, service: ServiceDep) -> dict[str, Any]:
     response_model=OverrideRecord,
     status_code=status.HTTP_201_CREATED,
     dependencies=[Depends(require_officer_key)],
-    responses={
-        403: {"model": ErrorMessage, "description": "overrides disabled (no officer key set)"},
-        409: {"model": ErrorMessage, "description": "the decision in force already is that"},
-    },
+    responses=documented(403, 409, 413),
 )
 def override_decision(request_id: str, body: OverrideRequest, service: ServiceDep) -> dict:
     """Record an officer's override of decision ``request_id`` (header ``X-Officer-Key``)."""

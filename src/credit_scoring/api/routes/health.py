@@ -10,7 +10,11 @@ from credit_scoring.api.schemas import HealthResponse
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health", response_model=HealthResponse)
+@router.get(
+    "/health",
+    response_model=HealthResponse,
+    responses={503: {"model": HealthResponse, "description": "no model loaded"}},
+)
 def health(state: StateDep, response: Response) -> HealthResponse:
     """``ok`` with the model version, or 503 ``unavailable`` when no model is loaded."""
     if state.service is None:

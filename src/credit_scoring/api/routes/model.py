@@ -5,9 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from credit_scoring.api.deps import ServiceDep, require_api_key
+from credit_scoring.api.responses import documented
 from credit_scoring.api.schemas import ModelDetails
 
-router = APIRouter(tags=["model"], dependencies=[Depends(require_api_key)])
+router = APIRouter(
+    tags=["model"], dependencies=[Depends(require_api_key)], responses=documented(401, 503)
+)
 
 
 @router.get("/model", response_model=ModelDetails)

@@ -7,8 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 
 from credit_scoring.api.deps import PopulationDep, require_api_key
+from credit_scoring.api.responses import documented
 
-router = APIRouter(tags=["population"], dependencies=[Depends(require_api_key)])
+router = APIRouter(
+    tags=["population"], dependencies=[Depends(require_api_key)], responses=documented(401, 503)
+)
 
 
 @router.get("/population")

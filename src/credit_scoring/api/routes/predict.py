@@ -9,9 +9,14 @@ from fastapi import APIRouter, Depends, UploadFile
 from credit_scoring.api.csv_input import parse_applications_csv
 from credit_scoring.api.deps import ServiceDep, SettingsDep, require_api_key
 from credit_scoring.api.errors import invalid
+from credit_scoring.api.responses import documented
 from credit_scoring.api.schemas import BatchRequest, BatchResponse, PredictRequest, PredictResponse
 
-router = APIRouter(tags=["scoring"], dependencies=[Depends(require_api_key)])
+router = APIRouter(
+    tags=["scoring"],
+    dependencies=[Depends(require_api_key)],
+    responses=documented(401, 413, 503),
+)
 
 
 @router.post("/predict", response_model=PredictResponse)
