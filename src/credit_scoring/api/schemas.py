@@ -130,9 +130,12 @@ def _field(column: str, kind: str, required: bool) -> tuple[Any, Any]:
     base: type = int if kind == "int" else float
     validators: list[Any] = [BeforeValidator(_required_number if required else _number)]
     low, high = domain_bounds(column)
+    bounds = {}
     if low is not None or high is not None:
         validators.append(AfterValidator(_bounds_check(low, high)))
-    annotation = Annotated[base if required else base | None, *validators]
+        bounds = {k: v for k, v in (("minimum", low), ("maximum", high)) if v is not None}
+    extra = Field(json_schema_extra=bounds) if bounds else Field()  # documented, checked above
+    annotation = Annotated[base if required else base | None, *validators, extra]
     return annotation, (... if required else None)
 
 
