@@ -12,11 +12,11 @@ from credit_scoring.cli import mlflow_tracking_uri, read_json, run_stage, write_
 from credit_scoring.config import load_params
 from credit_scoring.data.io import read_table, require_output
 from credit_scoring.data.schema import TARGET
-from credit_scoring.features import feature_matrix
 from credit_scoring.governance import registry as model_registry
 from credit_scoring.governance import tracking
 from credit_scoring.governance.model_card import render_model_card
 from credit_scoring.modeling.candidates import load_candidates
+from credit_scoring.modeling.pyfunc import input_example
 
 # The params that shape the model, kept as a tag of the registered version.
 PARAM_SECTIONS = ("data", "features", "split", "cost", "train")
@@ -30,11 +30,12 @@ def main() -> None:
     candidate = load_candidates(Path(paths["models_dir"]))[champion["family"]]
     columns = read_json(processed / "feature_columns.json")
     manifest = read_json(reports / "data_manifest.json")
-    sample = feature_matrix(read_table(processed / "holdout.parquet").head(200), columns)
+    example = input_example(read_table(processed / "holdout.parquet").head(3))
     metadata = {
         "family": candidate.family,
         "threshold": candidate.threshold,
         "features": columns,
+        "features_config": params["features"],
         "data_hash": manifest["data_hash"],
         "data_source": manifest["source"],
         "best_params": candidate.best_params,
@@ -43,13 +44,13 @@ def main() -> None:
     }
     champion_dir = Path(paths["models_dir"]) / "champion"
     shutil.rmtree(champion_dir, ignore_errors=True)
-    tracking.save_model(candidate.pipeline, champion_dir, sample, metadata)
+    tracking.save_served_model(candidate.pipeline, champion_dir, example, metadata)
 
     tracking.configure(mlflow_tracking_uri(params), params["mlflow"]["experiment"])
     with mlflow.start_run(run_name=f"champion-{candidate.family}") as run:
         mlflow.log_params({"family": candidate.family, "threshold": candidate.threshold})
         mlflow.log_metrics(metadata["metrics"])
-        model_uri = tracking.log_model(candidate.pipeline, sample, metadata)
+        model_uri = tracking.log_served_model(candidate.pipeline, example, metadata)
     tags = {
         "family": candidate.family,
         "threshold": repr(candidate.threshold),

@@ -16,12 +16,12 @@ from typing import Any, Literal
 from urllib.parse import urlparse
 
 import mlflow
-import mlflow.sklearn
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.models import Model
 
 from credit_scoring.data import schema
+from credit_scoring.modeling.pyfunc import load_pipeline
 
 logger = logging.getLogger(__name__)
 
@@ -153,7 +153,7 @@ def load_from_path(path: Path, name: str = DEFAULT_NAME) -> LoadedModel:
 def _load_folder(path: Path, name: str, version: str | None, tags: dict[str, str]) -> LoadedModel:
     """Pipeline + metadata (completed by registry ``tags``) of an MLflow model folder."""
     metadata = Model.load(str(path)).metadata or {}
-    pipeline = mlflow.sklearn.load_model(str(path))
+    pipeline = load_pipeline(path)
     threshold = metadata.get("threshold", tags.get("threshold"))
     if threshold is None:
         raise ValueError(f"{path}: no decision threshold in the model metadata or version tags")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import tempfile
 from collections.abc import Mapping
 from dataclasses import asdict
 from functools import cache
@@ -14,12 +15,22 @@ from pathlib import Path
 from typing import Any
 
 import mlflow
+import mlflow.pyfunc
 import mlflow.sklearn
 import pandas as pd
-from mlflow.models import infer_signature
+from mlflow.models import ModelSignature, infer_signature
+from mlflow.types import ColSpec, Schema
 
-from credit_scoring.config import CostConfig
+from credit_scoring.config import CostConfig, FeaturesConfig
+from credit_scoring.data import schema
+from credit_scoring.features import history_feature_columns
 from credit_scoring.governance.environment import installed_version
+from credit_scoring.modeling.pyfunc import (
+    APPLICATION_TABLE,
+    PICKLE,
+    application_columns,
+    write_pipeline,
+)
 from credit_scoring.modeling.train import TrainedCandidate
 
 logger = logging.getLogger(__name__)
@@ -99,7 +110,7 @@ def log_search_children(search_results: pd.DataFrame, family: str) -> None:
 
 
 def log_model(pipeline: Any, sample: pd.DataFrame, metadata: Mapping[str, Any]) -> str:
-    """Log ``pipeline`` to the active run, signature inferred on ``sample``; return its URI."""
+    """Log a candidate ``pipeline`` (sklearn flavor) to the active run; return its URI."""
     signature = infer_signature(sample, pipeline.predict_proba(sample)[:, 1])
     info = mlflow.sklearn.log_model(
         pipeline,
@@ -113,19 +124,64 @@ def log_model(pipeline: Any, sample: pd.DataFrame, metadata: Mapping[str, Any]) 
     return info.model_uri
 
 
-def save_model(
-    pipeline: Any, path: Path, sample: pd.DataFrame, metadata: Mapping[str, Any]
+def served_signature(config: FeaturesConfig) -> ModelSignature:
+    """The served model's signature: raw application columns (integers as ``long``, as pandas
+    reads the Kaggle files) and history aggregates in, all optional; probability, decision and
+    threshold out."""
+    kinds = schema.column_kinds(APPLICATION_TABLE)
+    types = {"category": "string", "int": "long", "float": "double"}
+    inputs = [
+        ColSpec(types[kinds[column]], column, required=False) for column in application_columns()
+    ]
+    inputs += [
+        ColSpec("double", column, required=False) for column in history_feature_columns(config)
+    ]
+    outputs = [
+        ColSpec("double", "probability"),
+        ColSpec("string", "decision"),
+        ColSpec("double", "threshold"),
+    ]
+    return ModelSignature(inputs=Schema(inputs), outputs=Schema(outputs))
+
+
+def _served_model_arguments(
+    pipeline: Any, folder: Path, example: pd.DataFrame, metadata: Mapping[str, Any]
+) -> dict[str, Any]:
+    """What ``mlflow.pyfunc.save_model`` / ``log_model`` need for the served pyfunc."""
+    config = FeaturesConfig(**metadata.get("features_config", {}))
+    return {
+        "loader_module": "credit_scoring.modeling.pyfunc",
+        "data_path": str(write_pipeline(pipeline, folder / PICKLE)),
+        "signature": served_signature(config),
+        "input_example": example.head(3),
+        "pip_requirements": list(model_requirements()),
+        "metadata": dict(metadata),
+    }
+
+
+def log_served_model(pipeline: Any, example: pd.DataFrame, metadata: Mapping[str, Any]) -> str:
+    """Log the served pyfunc (:mod:`credit_scoring.modeling.pyfunc`) to the active run.
+
+    Args:
+        example: raw application rows (the input example).
+        metadata: threshold, features and features_config at least.
+
+    Returns:
+        The logged model's URI.
+    """
+    with tempfile.TemporaryDirectory() as folder:
+        arguments = _served_model_arguments(pipeline, Path(folder), example, metadata)
+        return mlflow.pyfunc.log_model(name=MODEL_ARTIFACT, **arguments).model_uri
+
+
+def save_served_model(
+    pipeline: Any, path: Path, example: pd.DataFrame, metadata: Mapping[str, Any]
 ) -> None:
-    """Save ``pipeline`` as an MLflow model folder (servable without the tracking server)."""
-    signature = infer_signature(sample, pipeline.predict_proba(sample)[:, 1])
-    mlflow.sklearn.save_model(
-        pipeline,
-        str(path),
-        signature=signature,
-        pip_requirements=list(model_requirements()),
-        serialization_format=SERIALIZATION,
-        metadata=dict(metadata),
-    )
+    """Save the served pyfunc as an MLflow model folder (servable without the tracking server)."""
+    with tempfile.TemporaryDirectory() as folder:
+        mlflow.pyfunc.save_model(
+            str(path), **_served_model_arguments(pipeline, Path(folder), example, metadata)
+        )
 
 
 def dumps(value: Any) -> str:
