@@ -31,13 +31,13 @@ RUN pip install --no-deps . \
 USER app
 COPY --chown=app params.yaml ./
 COPY --chown=app models/champion ./models/champion
-COPY --chown=app data/processed/history.parquet data/processed/train.parquet ./data/processed/
+# No labelled row: the population statistics and SHAP background travel with the model.
+COPY --chown=app data/processed/history.parquet ./data/processed/
 COPY --chown=app data/interim/application_test.parquet ./data/interim/
 ENV CREDIT_API_MODEL_URI="" \
     CREDIT_API_MODEL_PATH=models/champion \
     CREDIT_API_HISTORY_PATH=data/processed/history.parquet \
     CREDIT_API_CLIENTS_PATH=data/interim/application_test.parquet \
-    CREDIT_API_POPULATION_PATH=data/processed/train.parquet \
     CREDIT_API_PARAMS_PATH=params.yaml \
     CREDIT_API_DATABASE_URL=sqlite:////app/var/decisions.db
 EXPOSE 8000

@@ -138,20 +138,32 @@ def row(name: str, latencies: list[float], wall: float, items: int) -> str:
     )
 
 
+def resident_mb(pid: int) -> float:
+    """Resident memory (VmRSS) of a process, in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def main() -> None:
     """Start the API, run the three scenarios, print the table."""
     args = parse_args()
     root = args.project_root.resolve()
     with tempfile.TemporaryDirectory(prefix="bench-api-") as folder:
+        started = time.perf_counter()
         server = start_benchmarked_api(root, args.model_uri, Path(folder))
+        startup = time.perf_counter() - started
         url = server.url
         try:
+            rss_ready = resident_mb(server.process.pid)
             total = max(args.requests, args.batch_size * args.batches)
             bodies = load_bodies(url, total)
             model = httpx.get(f"{url}/model", headers={"X-API-Key": API_KEY}).json()
             sequential = run_sequential(url, bodies, args.requests)
             concurrent = run_concurrent(url, bodies[: args.requests], args.concurrency)
             batches = run_batches(url, bodies, args.batch_size, args.batches)
+            rss_after = resident_mb(server.process.pid)
         finally:
             server.stop()
     print(
@@ -165,6 +177,10 @@ def main() -> None:
     print(row("predict, sequential", *sequential, args.requests))
     print(row(f"predict, {args.concurrency} concurrent", *concurrent, args.requests))
     print(row(f"batch of {args.batch_size}", *batches, args.batch_size * args.batches))
+    print(
+        f"\nstartup (process start to healthy) {startup:.1f} s; resident memory "
+        f"{rss_ready:.0f} MB when ready, {rss_after:.0f} MB after the scenarios"
+    )
 
 
 if __name__ == "__main__":

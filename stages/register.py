@@ -9,13 +9,14 @@ import mlflow
 import pandas as pd
 
 from credit_scoring.cli import mlflow_tracking_uri, read_json, run_stage, write_json
-from credit_scoring.config import load_params
+from credit_scoring.config import ExplainConfig, load_params
 from credit_scoring.data.io import read_table, require_output
 from credit_scoring.data.schema import TARGET
 from credit_scoring.governance import registry as model_registry
 from credit_scoring.governance import tracking
 from credit_scoring.governance.model_card import render_model_card
 from credit_scoring.modeling.candidates import load_candidates
+from credit_scoring.modeling.population import background_sample, summarise
 from credit_scoring.modeling.pyfunc import input_example
 
 # The params that shape the model, kept as a tag of the registered version.
@@ -42,15 +43,20 @@ def main() -> None:
         "metrics": {k: v for k, v in champion.items() if isinstance(v, int | float)},
         "costs": params["cost"],
     }
+    population, background = _serving_stats(processed, columns, params)
     champion_dir = Path(paths["models_dir"]) / "champion"
     shutil.rmtree(champion_dir, ignore_errors=True)
-    tracking.save_served_model(candidate.pipeline, champion_dir, example, metadata)
+    tracking.save_served_model(
+        candidate.pipeline, champion_dir, example, metadata, population, background
+    )
 
     tracking.configure(mlflow_tracking_uri(params), params["mlflow"]["experiment"])
     with mlflow.start_run(run_name=f"champion-{candidate.family}") as run:
         mlflow.log_params({"family": candidate.family, "threshold": candidate.threshold})
         mlflow.log_metrics(metadata["metrics"])
-        model_uri = tracking.log_served_model(candidate.pipeline, example, metadata)
+        model_uri = tracking.log_served_model(
+            candidate.pipeline, example, metadata, population, background
+        )
     tags = {
         "family": candidate.family,
         "threshold": repr(candidate.threshold),
@@ -96,6 +102,23 @@ def main() -> None:
         f"registered {settings['model_name']} v{version} as @{settings['alias']}: "
         f"{candidate.family}, threshold {candidate.threshold:.3f}"
     )
+
+
+def _serving_stats(
+    processed: Path, columns: dict[str, list[str]], params: dict
+) -> tuple[dict, pd.DataFrame]:
+    """The training population's summaries and the SHAP background, stored with the model."""
+    explain = ExplainConfig(
+        **{
+            k: v
+            for k, v in params.get("explain", {}).items()
+            if k in ExplainConfig.__dataclass_fields__
+        }
+    )
+    wanted = [TARGET, *columns["numeric"], *columns["categorical"]]
+    train = pd.read_parquet(processed / "train.parquet", columns=wanted)
+    background = background_sample(train, columns, explain.n_background, explain.seed)
+    return summarise(train, columns), background
 
 
 def _population(processed: Path) -> dict[str, float]:

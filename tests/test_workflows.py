@@ -26,9 +26,8 @@ UNTRUSTED = re.compile(r"github\.(head_ref|event\.(pull_request|issue|comment|re
 IMAGE_LOCKS = {"api": "requirements-api.lock", "ui": "requirements-ui.lock"}
 API_FILES = [
     "models/champion/MLmodel",
-    "models/champion/model.pkl",
+    "models/champion/data/model/model.pkl",
     "data/processed/history.parquet",
-    "data/processed/train.parquet",
     "data/interim/application_test.parquet",
     "params.yaml",
 ]

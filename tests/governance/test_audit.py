@@ -300,7 +300,7 @@ def test_release_records_pushes_and_tags(released):
     assert record["format"] == release_record.RECORD_FORMAT
     models = record["models"]
     assert set(models) == {
-        "models/champion/model.pkl",
+        "models/champion/data/model/model.pkl",
         *(f"models/candidates/{family}.pkl" for family in FAMILIES),
     }
     # HEAD retrained every family after the change of logreg's C: the others, byte-identical.
@@ -357,7 +357,8 @@ def test_audit_of_the_release_passes_with_the_tag_metrics(released):
     models = {
         c.item.removeprefix("model "): c for c in result.checks if c.item.startswith("model ")
     }
-    assert set(models) == set(record["models"]) and "models/champion/model.pkl" in models
+    assert set(models) == set(record["models"])
+    assert "models/champion/data/model/model.pkl" in models
     for name, check in models.items():  # byte-identical: same sha256 as in the record
         assert check.status == audit_checks.OK, name
         assert check.recorded == check.reproduced == audit_checks.short(record["models"][name])
@@ -409,7 +410,7 @@ def test_tampered_artifacts_fail_the_audit_by_name(released, tmp_path):
     record = json.loads(released.run("git", "show", f"{TAG}:releases/{TAG}.json").stdout)
     champion = record["data"]["register"]["outs"]["models/champion"]
     manifest = json.loads((tampered / "files/md5" / champion[:2] / champion[2:]).read_text())
-    pickled = next(e["md5"] for e in manifest if e["relpath"] == "model.pkl")
+    pickled = next(e["md5"] for e in manifest if e["relpath"] == "data/model/model.pkl")
     blob = tampered / "files/md5" / pickled[:2] / pickled[2:]
     blob.chmod(0o644)
     blob.write_bytes(blob.read_bytes() + b"\0")
@@ -451,7 +452,7 @@ def test_tampered_artifacts_fail_the_audit_by_name(released, tmp_path):
     print(result.stdout)
     assert result.returncode == 1, result.stdout + result.stderr
     failed = [line for line in result.stdout.splitlines() if "FAIL" in line]
-    assert any(line.startswith("stored models/champion/model.pkl ") for line in failed)
+    assert any(line.startswith("stored models/champion/data/model/model.pkl ") for line in failed)
     assert any(line.startswith("stored data/processed/train.parquet ") for line in failed)
     assert any(line.startswith("stored reports/metrics.json ") for line in failed)
     assert any("differs from the release record" in line for line in failed)

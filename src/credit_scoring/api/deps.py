@@ -9,11 +9,11 @@ from fastapi import Depends, HTTPException, Request, Security, status
 from fastapi.security import APIKeyHeader
 
 from credit_scoring.api.errors import ServiceUnavailableError
-from credit_scoring.api.population import Population
 from credit_scoring.api.service import ScoringService
 from credit_scoring.api.settings import ApiSettings
 from credit_scoring.api.startup import ApiState
 from credit_scoring.api.stores import ClientStore
+from credit_scoring.modeling.population import Population
 
 API_KEY_HEADER = "X-API-Key"
 ADMIN_KEY_HEADER = "X-Admin-Key"

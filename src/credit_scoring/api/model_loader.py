@@ -16,12 +16,13 @@ from typing import Any, Literal
 from urllib.parse import urlparse
 
 import mlflow
+import pandas as pd
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.models import Model
 
 from credit_scoring.data import schema
-from credit_scoring.modeling.pyfunc import load_pipeline
+from credit_scoring.modeling.pyfunc import load_pipeline, load_serving_stats
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,9 @@ class LoadedModel:
         data_source: data the model was trained on (synthetic, home_credit).
         source: ``"registry"`` or ``"local"``.
         uri: the location actually loaded (pinned registry URI or folder).
+        population: the training population's summaries stored with the model (None: an older
+            version; the API then computes them from ``CREDIT_API_POPULATION_PATH``).
+        background: the SHAP background rows stored with the model (None: likewise).
     """
 
     pipeline: Any
@@ -65,6 +69,8 @@ class LoadedModel:
     data_source: str | None = None
     source: Literal["registry", "local"] = "local"
     uri: str = ""
+    population: dict[str, dict[str, Any]] | None = None
+    background: pd.DataFrame | None = None
 
 
 def load_champion(model_uri: str, tracking_uri: str, model_path: Path) -> LoadedModel:
@@ -154,6 +160,7 @@ def _load_folder(path: Path, name: str, version: str | None, tags: dict[str, str
     """Pipeline + metadata (completed by registry ``tags``) of an MLflow model folder."""
     metadata = Model.load(str(path)).metadata or {}
     pipeline = load_pipeline(path)
+    population, background = load_serving_stats(path)
     threshold = metadata.get("threshold", tags.get("threshold"))
     if threshold is None:
         raise ValueError(f"{path}: no decision threshold in the model metadata or version tags")
@@ -175,6 +182,8 @@ def _load_folder(path: Path, name: str, version: str | None, tags: dict[str, str
         metrics={key: float(value) for key, value in metrics.items()},
         data_hash=metadata.get("data_hash") or tags.get("data_hash"),
         data_source=metadata.get("data_source") or tags.get("data_source"),
+        population=population,
+        background=background,
     )
 
 

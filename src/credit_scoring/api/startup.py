@@ -17,7 +17,6 @@ import pyarrow.parquet as pq
 
 from credit_scoring.api.decision_log import DecisionLog
 from credit_scoring.api.model_loader import LoadedModel, load_champion
-from credit_scoring.api.population import Population
 from credit_scoring.api.service import ScoringService
 from credit_scoring.api.settings import ApiSettings
 from credit_scoring.api.stores import ClientStore, HistoryStore
@@ -25,6 +24,7 @@ from credit_scoring.config import ExplainConfig, FeaturesConfig, load_params
 from credit_scoring.data.schema import TARGET
 from credit_scoring.features import feature_matrix
 from credit_scoring.modeling.explain import PipelineExplainer
+from credit_scoring.modeling.population import Population, background_sample
 
 logger = logging.getLogger(__name__)
 
@@ -81,13 +81,16 @@ def load_state(settings: ApiSettings, previous: ApiState | None = None) -> ApiSt
         state.error = f"model not loaded: {exc}"
         logger.error("%s", state.error)
         return state
-    background = None
-    try:
-        population = read_population(settings.population_path, model)
-        state.population = Population(population, model.features)
-        background = feature_matrix(population, model.features)
-    except Exception as exc:
-        logger.error("population %s unusable: %s", settings.population_path, exc)
+    background = model.background
+    if model.population is not None:
+        state.population = Population(model.population)
+    else:  # a version registered before the statistics travelled with the model
+        try:
+            population = read_population(settings.population_path, model)
+            state.population = Population.from_frame(population, model.features)
+            background = feature_matrix(population, model.features)
+        except Exception as exc:
+            logger.error("population %s unusable: %s", settings.population_path, exc)
     try:
         service = ScoringService(
             model=model,
@@ -132,8 +135,9 @@ def make_explainer(
     if background is None or background.empty:
         logger.warning("no population rows: decisions will come without reasons")
         return None
-    n_rows = min(config.n_background, len(background))
-    sample = background.sample(n=n_rows, random_state=config.seed)
+    sample = background
+    if model.background is None:  # training rows: draw the sample the pipeline would store
+        sample = background_sample(background, model.features, config.n_background, config.seed)
     try:
         return PipelineExplainer(model.pipeline, sample, config.seed)
     except Exception:

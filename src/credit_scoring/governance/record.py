@@ -163,8 +163,11 @@ def lock_outs(root: Path) -> dict[str, str]:
 def model_files(root: Path, models_dir: str) -> list[str]:
     """The champion's pickle and every candidate's, relative to ``root``."""
     folder = root / models_dir
-    champion = [folder / "champion" / "data" / "model.pkl", folder / "champion" / "model.pkl"]
-    paths = [*champion, *sorted((folder / "candidates").glob("*.pkl"))]  # pyfunc, older sklearn
+    champion = [
+        folder / "champion" / "data" / "model" / "model.pkl",  # the pyfunc
+        folder / "champion" / "model.pkl",  # versions of the sklearn flavor
+    ]
+    paths = [*champion, *sorted((folder / "candidates").glob("*.pkl"))]
     return [p.relative_to(root).as_posix() for p in paths if p.is_file()]
 
 

@@ -27,9 +27,8 @@ from credit_scoring.features import history_feature_columns
 from credit_scoring.governance.environment import installed_version
 from credit_scoring.modeling.pyfunc import (
     APPLICATION_TABLE,
-    PICKLE,
     application_columns,
-    write_pipeline,
+    write_data_folder,
 )
 from credit_scoring.modeling.train import TrainedCandidate
 
@@ -145,13 +144,13 @@ def served_signature(config: FeaturesConfig) -> ModelSignature:
 
 
 def _served_model_arguments(
-    pipeline: Any, folder: Path, example: pd.DataFrame, metadata: Mapping[str, Any]
+    folder: Path, example: pd.DataFrame, metadata: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """What ``mlflow.pyfunc.save_model`` / ``log_model`` need for the served pyfunc."""
+    """What ``mlflow.pyfunc.save_model`` / ``log_model`` need, the data folder in ``folder``."""
     config = FeaturesConfig(**metadata.get("features_config", {}))
     return {
         "loader_module": "credit_scoring.modeling.pyfunc",
-        "data_path": str(write_pipeline(pipeline, folder / PICKLE)),
+        "data_path": str(folder),
         "signature": served_signature(config),
         "input_example": example.head(3),
         "pip_requirements": list(model_requirements()),
@@ -159,29 +158,42 @@ def _served_model_arguments(
     }
 
 
-def log_served_model(pipeline: Any, example: pd.DataFrame, metadata: Mapping[str, Any]) -> str:
+def log_served_model(
+    pipeline: Any,
+    example: pd.DataFrame,
+    metadata: Mapping[str, Any],
+    population: Mapping[str, Any] | None = None,
+    background: pd.DataFrame | None = None,
+) -> str:
     """Log the served pyfunc (:mod:`credit_scoring.modeling.pyfunc`) to the active run.
 
     Args:
         example: raw application rows (the input example).
         metadata: threshold, features and features_config at least.
+        population: the training population's summaries, served by the API.
+        background: the SHAP background rows.
 
     Returns:
         The logged model's URI.
     """
     with tempfile.TemporaryDirectory() as folder:
-        arguments = _served_model_arguments(pipeline, Path(folder), example, metadata)
+        data = write_data_folder(Path(folder), pipeline, population, background)
+        arguments = _served_model_arguments(data, example, metadata)
         return mlflow.pyfunc.log_model(name=MODEL_ARTIFACT, **arguments).model_uri
 
 
 def save_served_model(
-    pipeline: Any, path: Path, example: pd.DataFrame, metadata: Mapping[str, Any]
+    pipeline: Any,
+    path: Path,
+    example: pd.DataFrame,
+    metadata: Mapping[str, Any],
+    population: Mapping[str, Any] | None = None,
+    background: pd.DataFrame | None = None,
 ) -> None:
     """Save the served pyfunc as an MLflow model folder (servable without the tracking server)."""
     with tempfile.TemporaryDirectory() as folder:
-        mlflow.pyfunc.save_model(
-            str(path), **_served_model_arguments(pipeline, Path(folder), example, metadata)
-        )
+        data = write_data_folder(Path(folder), pipeline, population, background)
+        mlflow.pyfunc.save_model(str(path), **_served_model_arguments(data, example, metadata))
 
 
 def dumps(value: Any) -> str:

@@ -1,17 +1,20 @@
 """The registered model as an MLflow pyfunc that answers like the API: per application row, the
 probability of default, the decision at the business threshold and the threshold.
 
-A pyfunc with a loader module (this one): the fitted pipeline is ``model.pkl`` (cloudpickle) in
-the model folder, its threshold, feature columns and feature parameters are the MLmodel's
-metadata. ``mlflow.pyfunc.load_model(...).predict`` (and ``mlflow models serve``, ``spark_udf``,
-any platform serving a registered model) takes raw application rows (Kaggle columns, missing
-ones as null) and, optionally, the client's history aggregates as extra columns (the columns of
-``data/processed/history.parquet``); without them the client is scored with no history, as the
-API does for an unknown client (NaN aggregates, 0 counts).
+A pyfunc with a loader module (this one): its data folder ``data/model/`` holds the fitted
+pipeline (``model.pkl``, cloudpickle), the training population's summaries
+(``population.json``) and the SHAP background rows (``background.parquet``), so whoever serves
+it needs no labelled row; its threshold, feature columns and feature parameters are the
+MLmodel's metadata. ``mlflow.pyfunc.load_model(...).predict`` (and ``mlflow models serve``,
+``spark_udf``, any platform serving a registered model) takes raw application rows (Kaggle
+columns, missing ones as null) and, optionally, the client's history aggregates as extra
+columns (those of ``data/processed/history.parquet``); without them the client is scored with
+no history, as the API does for an unknown client (NaN aggregates, 0 counts).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -25,7 +28,10 @@ from credit_scoring.data import schema
 from credit_scoring.features import build_features, feature_matrix, history_feature_columns
 from credit_scoring.modeling.decision import GRANTED, REFUSED, refused
 
+DATA_DIR = "model"
 PICKLE = "model.pkl"
+POPULATION = "population.json"
+BACKGROUND = "background.parquet"
 OUTPUT = ("probability", "decision", "threshold")
 APPLICATION_TABLE = "application_test"
 
@@ -90,37 +96,73 @@ def input_example(rows: pd.DataFrame) -> pd.DataFrame:
     return example
 
 
-def write_pipeline(pipeline: Any, path: Path) -> Path:
-    """Pickle ``pipeline`` to ``path`` (cloudpickle, as MLflow's sklearn flavor did)."""
-    with open(path, "wb") as handle:
+def write_data_folder(
+    folder: Path,
+    pipeline: Any,
+    population: Mapping[str, Any] | None = None,
+    background: pd.DataFrame | None = None,
+) -> Path:
+    """Write the pyfunc's data folder ``folder/model`` (pipeline, population, background)."""
+    data = Path(folder) / DATA_DIR
+    data.mkdir(parents=True, exist_ok=True)
+    with open(data / PICKLE, "wb") as handle:
         cloudpickle.dump(pipeline, handle)
-    return path
+    if population is not None:
+        text = json.dumps(population, sort_keys=True, separators=(",", ":"), allow_nan=False)
+        (data / POPULATION).write_text(text, encoding="utf-8")
+    if background is not None:
+        background.to_parquet(data / BACKGROUND, index=False)
+    return data
+
+
+def _data_folder(model_dir: Path) -> Path | None:
+    """The pyfunc's data folder in an MLflow model folder (None: an older sklearn flavor)."""
+    from mlflow.models import Model
+
+    flavors = Model.load(str(model_dir)).flavors
+    if "sklearn" in flavors:
+        return None
+    data = Path(model_dir) / flavors["python_function"]["data"]
+    return data if data.is_dir() else data.parent
 
 
 def load_pipeline(model_dir: Path) -> Any:
     """The fitted pipeline of an MLflow model folder: this pyfunc's pickle, or an older
     version's sklearn flavor (registered before the pyfunc existed)."""
-    from mlflow.models import Model
-
-    flavors = Model.load(str(model_dir)).flavors
-    if "sklearn" in flavors:
+    data = _data_folder(model_dir)
+    if data is None:
         import mlflow.sklearn
 
         return mlflow.sklearn.load_model(str(model_dir))
-    data = flavors["python_function"]["data"]
-    with open(Path(model_dir) / data, "rb") as handle:
+    with open(data / PICKLE, "rb") as handle:
         return cloudpickle.load(handle)
 
 
+def load_serving_stats(
+    model_dir: Path,
+) -> tuple[dict[str, dict[str, Any]] | None, pd.DataFrame | None]:
+    """The population summaries and SHAP background stored with the model (None if absent)."""
+    data = _data_folder(model_dir)
+    if data is None:
+        return None, None
+    population = background = None
+    if (data / POPULATION).is_file():
+        population = json.loads((data / POPULATION).read_text(encoding="utf-8"))
+    if (data / BACKGROUND).is_file():
+        background = pd.read_parquet(data / BACKGROUND)
+    return population, background
+
+
 def _load_pyfunc(data_path: str) -> CreditScoringModel:
-    """MLflow's entry point: the model of the folder holding ``data_path``."""
+    """MLflow's entry point: the model whose data folder (or, for a file, its folder) is
+    ``data_path``."""
     from mlflow.models import Model
 
-    folder = Path(data_path).parent
-    if not (folder / "MLmodel").is_file():  # MLflow keeps data_path under <model>/data/
-        folder = folder.parent
+    data = Path(data_path)
+    data = data if data.is_dir() else data.parent
+    folder = next(p for p in (data, data.parent, data.parent.parent) if (p / "MLmodel").is_file())
     metadata = Model.load(str(folder)).metadata or {}
-    with open(data_path, "rb") as handle:
+    with open(data / PICKLE, "rb") as handle:
         pipeline = cloudpickle.load(handle)
     return CreditScoringModel(
         pipeline,

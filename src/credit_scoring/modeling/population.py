@@ -1,8 +1,11 @@
-"""Distribution of each training feature and its default rate, to place a client in the population.
+"""Distribution of each training feature and its default rate, to place a client in the
+population; and the SHAP background sample.
 
-Computed once at startup from the labelled training features. Numeric features get quantiles, a
-histogram and the default rate per histogram bin; categorical ones the count and default rate per
-category. Values below/above the 1st/99th percentiles fall into the first/last bin.
+Computed by stage register from the labelled training features and stored with the served model
+(``population.json``, ``background.parquet``), so the API needs no labelled row. Numeric features
+get quantiles, a histogram and the default rate per histogram bin; categorical ones the count and
+default rate per category. Values below/above the 1st/99th percentiles fall into the first/last
+bin.
 """
 
 from __future__ import annotations
@@ -100,6 +103,31 @@ def categorical_summary(values: pd.Series, target: np.ndarray) -> dict[str, Any]
     }
 
 
+def summarise(frame: pd.DataFrame, features: dict[str, list[str]]) -> dict[str, dict[str, Any]]:
+    """Summaries of the model ``features`` present in the labelled ``frame`` (with TARGET)."""
+    target = frame[TARGET].to_numpy(dtype="float64")
+    summaries: dict[str, dict[str, Any]] = {}
+    for column in features["numeric"]:
+        if column in frame.columns:
+            values = frame[column].to_numpy(dtype="float64", na_value=np.nan)
+            summaries[column] = numeric_summary(values, target)
+    for column in features["categorical"]:
+        if column in frame.columns:
+            summaries[column] = categorical_summary(frame[column], target)
+    logger.info("population: %d rows, %d features summarised", len(frame), len(summaries))
+    return summaries
+
+
+def background_sample(
+    frame: pd.DataFrame, features: dict[str, list[str]], n_rows: int, seed: int
+) -> pd.DataFrame:
+    """The SHAP background: ``n_rows`` training rows of the model's input columns."""
+    from credit_scoring.features import feature_matrix
+
+    matrix = feature_matrix(frame, features)
+    return matrix.sample(n=min(n_rows, len(matrix)), random_state=seed)
+
+
 class Population:
     """Per-feature population summaries of the training rows.
 
@@ -107,18 +135,13 @@ class Population:
         summaries: ``{feature: summary}`` for every model feature present in the training data.
     """
 
-    def __init__(self, frame: pd.DataFrame, features: dict[str, list[str]]) -> None:
+    def __init__(self, summaries: dict[str, dict[str, Any]]) -> None:
+        self.summaries = dict(summaries)
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, features: dict[str, list[str]]) -> Population:
         """Summarise the model ``features`` of the labelled ``frame`` (with TARGET)."""
-        target = frame[TARGET].to_numpy(dtype="float64")
-        self.summaries: dict[str, dict[str, Any]] = {}
-        for column in features["numeric"]:
-            if column in frame.columns:
-                values = frame[column].to_numpy(dtype="float64", na_value=np.nan)
-                self.summaries[column] = numeric_summary(values, target)
-        for column in features["categorical"]:
-            if column in frame.columns:
-                self.summaries[column] = categorical_summary(frame[column], target)
-        logger.info("population: %d rows, %d features summarised", len(frame), len(self.summaries))
+        return cls(summarise(frame, features))
 
     def get(self, features: list[str] | None) -> dict[str, dict[str, Any]]:
         """Summaries of ``features`` (None: all) in the order asked; unknown names are left out."""
