@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import mlflow.sklearn
+import mlflow.models
 import numpy as np
 import pandas as pd
 import pytest
@@ -32,6 +32,7 @@ from credit_scoring.config import ExplainConfig
 from credit_scoring.data import schema
 from credit_scoring.features import feature_matrix
 from credit_scoring.features.application import PROTECTED_FEATURES
+from credit_scoring.modeling.pyfunc import load_pipeline
 
 # The fixture runs the whole pipeline (`dvc repro`, ~2 min); the API tests themselves take ~30 s.
 pytestmark = pytest.mark.slow
@@ -119,7 +120,7 @@ def pipeline_run(tiny_project) -> dict[str, Any]:
     processed = tiny_project.root / "data" / "processed"
     champion = tiny_project.root / "models" / "champion"
     return {
-        "model": mlflow.sklearn.load_model(str(champion)),
+        "model": load_pipeline(champion),
         "metadata": mlflow.models.Model.load(str(champion)).metadata,
         "columns": json.loads((processed / "feature_columns.json").read_text()),
         "production": pd.read_parquet(processed / "production.parquet").set_index(

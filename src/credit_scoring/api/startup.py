@@ -81,14 +81,14 @@ def load_state(settings: ApiSettings, previous: ApiState | None = None) -> ApiSt
         state.error = f"model not loaded: {exc}"
         logger.error("%s", state.error)
         return state
-    background = model.background
+    training_rows = None
     if model.population is not None:
         state.population = Population(model.population)
     else:  # a version registered before the statistics travelled with the model
         try:
             population = read_population(settings.population_path, model)
             state.population = Population.from_frame(population, model.features)
-            background = feature_matrix(population, model.features)
+            training_rows = feature_matrix(population, model.features)
         except Exception as exc:
             logger.error("population %s unusable: %s", settings.population_path, exc)
     try:
@@ -96,7 +96,7 @@ def load_state(settings: ApiSettings, previous: ApiState | None = None) -> ApiSt
             model=model,
             config=config,
             history=HistoryStore.from_parquet(settings.history_path, config),
-            explainer=make_explainer(model, background, explain),
+            explainer=make_explainer(model, training_rows, explain),
             decision_log=(
                 previous.service.decision_log
                 if previous is not None and previous.service is not None
@@ -129,15 +129,16 @@ def read_population(path: Path, model: LoadedModel) -> pd.DataFrame:
 
 
 def make_explainer(
-    model: LoadedModel, background: pd.DataFrame | None, config: ExplainConfig
+    model: LoadedModel, training_rows: pd.DataFrame | None, config: ExplainConfig
 ) -> Any | None:
-    """SHAP explainer on ``config.n_background`` training rows (None when it cannot be built)."""
-    if background is None or background.empty:
-        logger.warning("no population rows: decisions will come without reasons")
+    """SHAP explainer on the background stored with the model, or, for an older version, on
+    ``config.n_background`` of ``training_rows`` (None when it cannot be built)."""
+    sample = model.background
+    if sample is None and training_rows is not None and not training_rows.empty:
+        sample = background_sample(training_rows, model.features, config.n_background, config.seed)
+    if sample is None or sample.empty:
+        logger.warning("no SHAP background: decisions will come without reasons")
         return None
-    sample = background
-    if model.background is None:  # training rows: draw the sample the pipeline would store
-        sample = background_sample(background, model.features, config.n_background, config.seed)
     try:
         return PipelineExplainer(model.pipeline, sample, config.seed)
     except Exception:
