@@ -85,6 +85,17 @@ def run_stage_script(stage: str, cwd: Path, timeout: float = 120) -> subprocess.
     )
 
 
+def serve(project: Project, folder: Path, api_key: str, **settings: str):
+    """The API (uvicorn subprocess) on ``project``'s outputs and registry, its decision log in
+    ``folder``; ``settings`` are extra ``CREDIT_API_*`` variables."""
+    from credit_scoring.api.launch import run_environment, start_api
+
+    folder.mkdir(parents=True, exist_ok=True)
+    database_url = f"sqlite:///{folder / 'decisions.db'}"
+    env = project.env | run_environment(project.root, database_url, api_key, project.tracking_uri)
+    return start_api(env | settings, folder, folder / "api.log")
+
+
 @pytest.fixture(scope="session")
 def tiny_project(tmp_path_factory) -> Project:
     """The whole pipeline run once by ``dvc repro`` on tiny synthetic data (experiment=tiny)."""

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from credit_scoring.api.launch import ServerProcess, run_environment, start_api
+from credit_scoring.api.launch import ServerProcess
+from tests.conftest import serve
 
 pytestmark = pytest.mark.slow
 
@@ -32,21 +33,16 @@ MIN_REQUESTS = 1000
 def fuzzed(tiny_project, tmp_path_factory) -> Iterator[ServerProcess]:
     """The API on the tiny run, with API, officer and admin keys set (the fuzzer only knows the
     API key), small batches so that generated batches stay quick."""
-    folder = tmp_path_factory.mktemp("fuzz")
-    env = tiny_project.env | run_environment(
-        tiny_project.root,
-        f"sqlite:///{folder / 'decisions.db'}",
+    server = serve(
+        tiny_project,
+        tmp_path_factory.mktemp("fuzz"),
         API_KEY,
-        tiny_project.tracking_uri,
+        CREDIT_API_MODEL_URI="models:/credit-scoring@challenger",
+        CREDIT_API_OFFICER_KEYS="officer-secret",
+        CREDIT_API_ADMIN_KEYS="admin-secret",
+        CREDIT_API_MAX_BATCH="5",
+        CREDIT_API_LOG_LEVEL="WARNING",
     )
-    env |= {
-        "CREDIT_API_MODEL_URI": "models:/credit-scoring@challenger",
-        "CREDIT_API_OFFICER_KEYS": "officer-secret",
-        "CREDIT_API_ADMIN_KEYS": "admin-secret",
-        "CREDIT_API_MAX_BATCH": "5",
-        "CREDIT_API_LOG_LEVEL": "WARNING",
-    }
-    server = start_api(env, folder, folder / "api.log")
     yield server
     server.stop()
 

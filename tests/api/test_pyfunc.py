@@ -15,15 +15,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from credit_scoring.api.launch import (
-    ServerProcess,
-    free_port,
-    run_environment,
-    start_api,
-    start_server,
-)
+from credit_scoring.api.launch import ServerProcess, free_port, start_server
 from credit_scoring.data import schema
 from credit_scoring.modeling.pyfunc import application_columns
+from tests.conftest import serve
 
 pytestmark = pytest.mark.slow
 
@@ -33,14 +28,9 @@ CLIENTS = 40
 
 @pytest.fixture(scope="module")
 def api(tiny_project, tmp_path_factory) -> Iterator[ServerProcess]:
-    folder = tmp_path_factory.mktemp("pyfunc-api")
-    env = tiny_project.env | run_environment(
-        tiny_project.root,
-        f"sqlite:///{folder / 'decisions.db'}",
-        API_KEY,
-        tiny_project.tracking_uri,
+    server = serve(
+        tiny_project, tmp_path_factory.mktemp("pyfunc-api"), API_KEY, CREDIT_API_MODEL_URI=""
     )
-    server = start_api(env | {"CREDIT_API_MODEL_URI": ""}, folder, folder / "api.log")
     yield server
     server.stop()
 

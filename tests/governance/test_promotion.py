@@ -13,9 +13,8 @@ from collections import Counter
 import httpx
 import pytest
 
-from credit_scoring.api.launch import run_environment, start_api
 from credit_scoring.governance import registry
-from tests.conftest import Project, make_project
+from tests.conftest import Project, make_project, serve
 
 pytestmark = pytest.mark.slow
 
@@ -49,12 +48,8 @@ def champion(project: Project) -> str | None:
 
 
 def start(project: Project, folder, **settings: str):
-    folder.mkdir(parents=True, exist_ok=True)
-    env = project.env | run_environment(
-        project.root, f"sqlite:///{folder / 'decisions.db'}", API_KEY, project.tracking_uri
-    )
-    env |= {"CREDIT_API_MODEL_URI": "models:/credit-scoring@champion"} | settings
-    return start_api(env, folder, folder / "api.log", timeout=180)
+    champion = {"CREDIT_API_MODEL_URI": "models:/credit-scoring@champion"}
+    return serve(project, folder, API_KEY, **(champion | settings))
 
 
 def served_version(url: str) -> str | None:

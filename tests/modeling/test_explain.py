@@ -215,14 +215,17 @@ def test_unsupported_model_is_refused():
 @pytest.mark.slow
 def test_explain_stage_writes_its_outputs(tmp_path):
     """Run stages/explain.py on a fake champion, holdout and feature list in a temp folder."""
-    from credit_scoring.governance.tracking import save_model
+    from credit_scoring.governance.tracking import save_served_model
 
     X, y = make_data(n=300, seed=3)
     pipeline = build_pipeline("lightgbm", FAMILIES["lightgbm"], NUMERIC, CATEGORICAL, seed=0)
     pipeline.fit(X, y)
-    save_model(
-        pipeline, tmp_path / "models" / "champion", X.head(5), {"threshold": 0.3, "family": "lgbm"}
-    )
+    metadata = {
+        "threshold": 0.3,
+        "family": "lgbm",
+        "features": {"numeric": NUMERIC, "categorical": CATEGORICAL},
+    }
+    save_served_model(pipeline, tmp_path / "models" / "champion", pd.DataFrame(), metadata)
     holdout = pd.concat(
         [pd.DataFrame({"SK_ID_CURR": X.index + 100000, "TARGET": y}, index=X.index), X], axis=1
     )
