@@ -511,6 +511,21 @@ def test_an_oversized_body_is_413_before_it_is_read(server):
     assert "CREDIT_API_MAX_BODY_BYTES" in response.json()["detail"]
 
 
+def test_an_oversized_streamed_body_is_413_too(server):
+    def chunks():  # no Content-Length: counted as it arrives
+        yield b'{"application": {"AMT_CREDIT": 1'
+        for _ in range(40):
+            yield b"0" * (1024 * 1024)
+        yield b"}}"
+
+    with server.client() as client:
+        response = client.post(
+            "/predict", content=chunks(), headers={"content-type": "application/json"}
+        )
+    assert response.status_code == 413, response.text
+    assert "CREDIT_API_MAX_BODY_BYTES" in response.json()["detail"]
+
+
 @pytest.mark.parametrize(
     ("change", "field", "words"),
     [

@@ -90,6 +90,9 @@ def test_release_experiment_promote_reload_rollback(project, tmp_path):
     try:
         assert served_version(main.url) == served_version(watcher.url) == "1"
 
+        # No reason or approver: refused before anything is computed.
+        unsigned = promote(project, "2", "--reason", "better", check=False)
+        assert unsigned.returncode == 1 and "--reason and --approver" in unsigned.stderr
         # An unreleased experiment cannot be promoted.
         refused = promote(project, "2", "--reason", "better", "--approver", "Bob", check=False)
         assert refused.returncode == 1 and "release the run that made it first" in refused.stderr

@@ -36,7 +36,9 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise BodyTooLargeError
+                    raise BodyTooLargeError(
+                        f"more than {self.max_bytes} bytes, CREDIT_API_MAX_BODY_BYTES"
+                    )
             return message
 
         async def tracking_send(message: dict[str, Any]) -> None:

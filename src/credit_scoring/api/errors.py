@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from credit_scoring.api.body_limit import BodyTooLargeError
 from credit_scoring.api.service import DecisionLogError
 
 logger = logging.getLogger(__name__)
@@ -75,6 +76,11 @@ def _body_problem(cause: BaseException | None) -> str:
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     """HTTP errors as ``{"detail": ...}``; an unparsable body becomes a 422 on ``body``."""
     if exc.status_code == status.HTTP_400_BAD_REQUEST and exc.detail == BODY_PARSE_DETAIL:
+        if isinstance(exc.__cause__, BodyTooLargeError):  # streamed without Content-Length
+            return JSONResponse(
+                status_code=status.HTTP_413_CONTENT_TOO_LARGE,
+                content={"detail": f"request body too large ({exc.__cause__})"},
+            )
         problem = _body_problem(exc.__cause__)
         return JSONResponse(
             status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,

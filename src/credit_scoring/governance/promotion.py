@@ -188,6 +188,8 @@ def main(argv: list[str] | None = None) -> None:
         )
         if not target:
             parser.error("give a VERSION, --rollback or --history")
+        if not args.dry_run and not (args.reason.strip() and args.approver.strip()):
+            raise PromotionError("a move of @champion needs --reason and --approver")
         current = registry.alias_version(client, config["name"], CHAMPION)
         if str(target) == current:
             raise PromotionError(f"{config['name']} version {target} already is @{CHAMPION}")
