@@ -28,7 +28,7 @@ from pydantic_core import PydanticCustomError
 
 from credit_scoring.data import schema
 from credit_scoring.data.plausibility import RULES
-from credit_scoring.data.validate import DOMAIN_BOUNDS
+from credit_scoring.data.validate import domain_bounds
 
 APPLICATION_TABLE = "application_test"
 # Fields an application must carry (non-null). AMT_ANNUITY is optional: a few genuine
@@ -50,13 +50,6 @@ MAX_HISTORY_ROWS = 20_000
 
 Decision = Literal["granted", "refused"]
 HistorySource = Literal["request", "store", "none"]
-
-
-def domain_bounds(column: str) -> tuple[float | None, float | None]:
-    """Impossible-value bounds of a numeric column, as the ingest validator applies them."""
-    if column.startswith("FLAG_"):
-        return 0, 1
-    return DOMAIN_BOUNDS.get(column, (None, None))
 
 
 def _number(value: Any) -> Any:

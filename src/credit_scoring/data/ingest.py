@@ -25,11 +25,8 @@ from credit_scoring.data.validate import (
     check_links,
     findings_table,
     raise_on_errors,
-    validate_table,
+    validate_content,
 )
-
-# Column findings already made by check_structure (not repeated per table).
-STRUCTURAL = ("missing column", "unexpected column")
 
 logger = logging.getLogger(__name__)
 
@@ -79,8 +76,7 @@ def _validated_tables(
         except RawDataError as exc:
             result.findings.append(Finding("error", str(path), "", str(exc), 0))
             continue
-        frame, table_findings = validate_table(raw, table, str(path))
-        table_findings = [f for f in table_findings if f.problem not in STRUCTURAL]
+        frame, table_findings = validate_content(raw, table, str(path))
         del raw
         result.findings.extend(table_findings)
         result.manifest[table] = {

@@ -150,6 +150,24 @@ def coerce_numeric(
     return frame, findings
 
 
+def domain_bounds(column: str) -> tuple[float | None, float | None]:
+    """Impossible-value bounds of a numeric column: DOMAIN_BOUNDS, FLAG_ columns and TARGET 0/1."""
+    if column.startswith("FLAG_") or column == "TARGET":
+        return 0, 1
+    return DOMAIN_BOUNDS.get(column, (None, None))
+
+
+def outside_domain(column: str, values: pd.Series) -> pd.Series:
+    """Rows whose numeric ``values`` of ``column`` are impossible (missing ones are not)."""
+    low, high = domain_bounds(column)
+    bad = pd.Series(False, index=values.index)
+    if low is not None:
+        bad |= values < low
+    if high is not None:
+        bad |= values > high
+    return bad
+
+
 def check_domain(frame: pd.DataFrame, file: str) -> list[Finding]:
     """Impossible values (outside DOMAIN_BOUNDS, or a FLAG_ that is not 0/1) are errors."""
     findings = []
@@ -157,14 +175,8 @@ def check_domain(frame: pd.DataFrame, file: str) -> list[Finding]:
         values = frame[column]
         if not pd.api.types.is_numeric_dtype(values):
             continue
-        low, high = DOMAIN_BOUNDS.get(column, (None, None))
-        if column.startswith("FLAG_") or column == "TARGET":
-            low, high = 0, 1
-        bad = pd.Series(False, index=values.index)
-        if low is not None:
-            bad |= values < low
-        if high is not None:
-            bad |= values > high
+        low, high = domain_bounds(column)
+        bad = outside_domain(column, values)
         if bad.any():
             bounds = f"[{'-inf' if low is None else low}, {'inf' if high is None else high}]"
             findings.append(
@@ -251,10 +263,7 @@ def check_plausibility(frame: pd.DataFrame, table: str, file: str) -> list[Findi
         if bad is None:
             continue
         for column in rule.reads:  # an impossible value is reported once, by check_domain
-            low, high = DOMAIN_BOUNDS.get(column, (None, None))
-            values = pd.to_numeric(frame[column], errors="coerce")
-            bad &= ~((values < low) if low is not None else False)
-            bad &= ~((values > high) if high is not None else False)
+            bad &= ~outside_domain(column, pd.to_numeric(frame[column], errors="coerce"))
         if bad.any():
             findings.append(
                 Finding(
@@ -273,7 +282,16 @@ def validate_table(
     frame: pd.DataFrame, table: str, file: str
 ) -> tuple[pd.DataFrame, list[Finding]]:
     """Run every per-table rule; return the numerically typed frame and all findings."""
-    findings = check_columns(frame, table, file)
+    frame, findings = validate_content(frame, table, file)
+    return frame, check_columns(frame, table, file) + findings
+
+
+def validate_content(
+    frame: pd.DataFrame, table: str, file: str
+) -> tuple[pd.DataFrame, list[Finding]]:
+    """The rules on a table's rows (all but :func:`check_columns`, which the structural check
+    of the ingest makes from the header); return the numerically typed frame and findings."""
+    findings: list[Finding] = []
     if frame.empty:
         if table in schema.APPLICATION_TABLES:
             findings.append(Finding("error", file, "", "no application row (only a header)", 0))
