@@ -108,13 +108,7 @@ def _serving_stats(
     processed: Path, columns: dict[str, list[str]], params: dict
 ) -> tuple[dict, pd.DataFrame]:
     """The training population's summaries and the SHAP background, stored with the model."""
-    explain = ExplainConfig(
-        **{
-            k: v
-            for k, v in params.get("explain", {}).items()
-            if k in ExplainConfig.__dataclass_fields__
-        }
-    )
+    explain = ExplainConfig(**params["explain"])
     wanted = [TARGET, *columns["numeric"], *columns["categorical"]]
     train = pd.read_parquet(processed / "train.parquet", columns=wanted)
     background = background_sample(train, columns, explain.n_background, explain.seed)

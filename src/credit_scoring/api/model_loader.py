@@ -158,9 +158,10 @@ def load_from_path(path: Path, name: str = DEFAULT_NAME) -> LoadedModel:
 
 def _load_folder(path: Path, name: str, version: str | None, tags: dict[str, str]) -> LoadedModel:
     """Pipeline + metadata (completed by registry ``tags``) of an MLflow model folder."""
-    metadata = Model.load(str(path)).metadata or {}
-    pipeline = load_pipeline(path)
-    population, background = load_serving_stats(path)
+    mlmodel = Model.load(str(path))
+    metadata = mlmodel.metadata or {}
+    pipeline = load_pipeline(path, mlmodel)
+    population, background = load_serving_stats(path, mlmodel)
     threshold = metadata.get("threshold", tags.get("threshold"))
     if threshold is None:
         raise ValueError(f"{path}: no decision threshold in the model metadata or version tags")

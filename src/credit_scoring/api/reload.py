@@ -34,14 +34,7 @@ def served(state: ApiState) -> dict[str, Any] | None:
     """Name, version, family, source and URI of the model ``state`` serves (None: none)."""
     if state.service is None:
         return None
-    model = state.service.model
-    return {
-        "name": model.name,
-        "version": model.version,
-        "family": model.family,
-        "source": model.source,
-        "uri": model.uri,
-    }
+    return state.service.model_info() | {"uri": state.service.model.uri}
 
 
 class ModelReloader:

@@ -307,15 +307,9 @@ class ErrorMessage(BaseModel):
     detail: str
 
 
-class ServedModel(BaseModel):
-    """The model a worker serves."""
+class ServedModel(ModelInfo):
+    """The model a worker serves, and where it was loaded from."""
 
-    model_config = ConfigDict(protected_namespaces=())
-
-    name: str
-    version: str | None
-    family: str
-    source: Literal["registry", "local"]
     uri: str
 
 

@@ -20,11 +20,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from credit_scoring.cli import mlflow_tracking_uri, setup_logging
+from credit_scoring.cli import setup_logging
 from credit_scoring.config import CostConfig, FairnessConfig, load_params
 from credit_scoring.data.io import read_table
 from credit_scoring.data.schema import TARGET
 from credit_scoring.governance import registry
+from credit_scoring.governance.record import tracking_uri
 from credit_scoring.governance.registry import CHAMPION, PromotionError
 
 logger = logging.getLogger(__name__)
@@ -145,17 +146,22 @@ def settings(repo: Path) -> dict[str, Any]:
     params = load_params(repo / "params.yaml")
     return {
         "name": params["register"]["model_name"],
-        "uri": mlflow_tracking_uri(params),
+        "uri": tracking_uri(repo, params),
         "costs": CostConfig(**params["cost"]),
-        "fairness": FairnessConfig(
-            **{
-                k: v
-                for k, v in params.get("fairness", {}).items()
-                if k in FairnessConfig.__dataclass_fields__
-            }
-        ),
+        "fairness": FairnessConfig(**params["fairness"]),
         "holdout": repo / params["paths"]["processed_dir"] / "holdout.parquet",
     }
+
+
+def champion_comparison(config: Mapping[str, Any], target: str, current: str | None) -> dict:
+    """``target`` against the ``current`` champion on the checkout's held-out rows, as
+    :func:`compare` gives it ({} when the checkout has no held-out rows)."""
+    if not config["holdout"].is_file():
+        return {}
+    return compare(
+        config["name"], str(target), current, config["holdout"], config["costs"],
+        config["fairness"], config["uri"],
+    )  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -195,12 +201,8 @@ def main(argv: list[str] | None = None) -> None:
             raise PromotionError(f"{config['name']} version {target} already is @{CHAMPION}")
         if not args.rollback and not args.dry_run:
             registry.check_promotable(config["name"], str(target), client)
-        comparison = {}
-        if not args.no_compare and config["holdout"].is_file():
-            comparison = compare(
-                config["name"], str(target), current, config["holdout"], config["costs"],
-                config["fairness"], config["uri"],
-            )  # fmt: skip
+        comparison = {} if args.no_compare else champion_comparison(config, target, current)
+        if comparison:
             print(comparison_table(comparison))
         if args.dry_run:
             return

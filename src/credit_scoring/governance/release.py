@@ -66,14 +66,13 @@ def _promote_release(
     if registry.alias_version(client, name, registry.CHAMPION) == str(version):
         logger.info("%s version %s already is @%s", name, version, registry.CHAMPION)
         return
-    settings = promotion.settings(root)
     current = registry.alias_version(client, name, registry.CHAMPION)
-    comparison = promotion.compare(
-        name, version, current, settings["holdout"], settings["costs"], settings["fairness"], uri
-    )
-    logger.info(
-        "challenger vs champion on the held-out rows:\n%s", promotion.comparison_table(comparison)
-    )
+    comparison = promotion.champion_comparison(promotion.settings(root), version, current)
+    if comparison:
+        logger.info(
+            "challenger vs champion on the held-out rows:\n%s",
+            promotion.comparison_table(comparison),
+        )
     registry.promote(
         name, version, approver=approver, reason=reason, comparison=comparison, client=client
     )

@@ -115,21 +115,25 @@ def write_data_folder(
     return data
 
 
-def _data_folder(model_dir: Path) -> Path | None:
-    """The pyfunc's data folder in an MLflow model folder (None: an older sklearn flavor)."""
+def _data_folder(model_dir: Path, mlmodel: Any = None) -> Path | None:
+    """The pyfunc's data folder in an MLflow model folder (None: an older sklearn flavor).
+
+    Args:
+        mlmodel: the folder's ``mlflow.models.Model`` when the caller has loaded it already.
+    """
     from mlflow.models import Model
 
-    flavors = Model.load(str(model_dir)).flavors
+    flavors = (mlmodel or Model.load(str(model_dir))).flavors
     if "sklearn" in flavors:
         return None
     data = Path(model_dir) / flavors["python_function"]["data"]
     return data if data.is_dir() else data.parent
 
 
-def load_pipeline(model_dir: Path) -> Any:
+def load_pipeline(model_dir: Path, mlmodel: Any = None) -> Any:
     """The fitted pipeline of an MLflow model folder: this pyfunc's pickle, or an older
     version's sklearn flavor (registered before the pyfunc existed)."""
-    data = _data_folder(model_dir)
+    data = _data_folder(model_dir, mlmodel)
     if data is None:
         import mlflow.sklearn
 
@@ -139,10 +143,10 @@ def load_pipeline(model_dir: Path) -> Any:
 
 
 def load_serving_stats(
-    model_dir: Path,
+    model_dir: Path, mlmodel: Any = None
 ) -> tuple[dict[str, dict[str, Any]] | None, pd.DataFrame | None]:
     """The population summaries and SHAP background stored with the model (None if absent)."""
-    data = _data_folder(model_dir)
+    data = _data_folder(model_dir, mlmodel)
     if data is None:
         return None, None
     population = background = None

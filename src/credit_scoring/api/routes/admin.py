@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
+from starlette.concurrency import run_in_threadpool
 
 from credit_scoring.api.deps import require_admin_key
 from credit_scoring.api.reload import ReloadFailedError, ReloadInProgressError
@@ -26,8 +27,6 @@ router = APIRouter(
 async def reload_model(request: Request) -> dict[str, Any]:
     """Load the model ``CREDIT_API_MODEL_URI`` names now (e.g. after a promotion of
     ``@champion``) and serve it once warm; requests in flight finish on the old one."""
-    from starlette.concurrency import run_in_threadpool
-
     try:
         return await run_in_threadpool(request.app.state.reloader.reload)
     except ReloadInProgressError as exc:
