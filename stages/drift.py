@@ -5,7 +5,7 @@ from pathlib import Path
 from credit_scoring.cli import run_stage, write_json
 from credit_scoring.config import DriftConfig, load_params
 from credit_scoring.data.io import read_table
-from credit_scoring.monitoring.drift import drift_metrics, drift_report, drifted_columns_table
+from credit_scoring.monitoring.drift import drift_report, save_drift, summary_line
 
 
 def main() -> None:
@@ -19,17 +19,16 @@ def main() -> None:
     columns = [c for c in reference.columns if c not in excluded and c in current.columns]
 
     snapshot = drift_report(reference, current, columns, config)
-    (reports / "drift").mkdir(parents=True, exist_ok=True)
-    snapshot.save_html(str(reports / "drift" / "drift_report.html"))  # a Path is silently ignored
     # Per-column scores: a plot file in git (`dvc plots diff`), not one metric per column.
-    table = drifted_columns_table(snapshot, columns)
-    table.to_csv(reports / "drift_columns.csv", index=False, float_format="%.6g")
-    metrics = drift_metrics(snapshot, columns)
-    write_json(metrics, reports / "drift_metrics.json")
-    print(
-        f"drift: {metrics['n_drifted_columns']} of {metrics['n_columns']} columns drifted "
-        f"(share {metrics['drift_share']:.3f}; data set drift: {bool(metrics['dataset_drift'])})"
+    metrics = save_drift(
+        snapshot,
+        columns,
+        config,
+        html=reports / "drift" / "drift_report.html",
+        table=reports / "drift_columns.csv",
     )
+    write_json(metrics, reports / "drift_metrics.json")
+    print(f"drift: {summary_line(metrics)}")
 
 
 if __name__ == "__main__":

@@ -189,11 +189,13 @@ class DriftConfig:
     Attributes:
         stattest_threshold: per-column drift threshold (None: Evidently's defaults).
         drift_share: share of drifted columns that flags the whole data set as drifted.
+        alert_share: share of drifted columns that raises the monitoring alert (``alert``).
         sample_size: rows sampled from each side (None: all rows).
         seed: sampling seed.
     """
 
     stattest_threshold: float | None = None
     drift_share: float = 0.5
+    alert_share: float = 0.2
     sample_size: int | None = None
     seed: int = 42

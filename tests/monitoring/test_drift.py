@@ -168,14 +168,15 @@ def test_drift_stage_writes_its_outputs(tmp_path, reference):
     (tmp_path / "params.yaml").write_text(
         "base: {id_column: SK_ID_CURR, target: TARGET}\n"
         "paths: {interim_dir: data/interim, reports_dir: reports}\n"
-        "drift: {stattest_threshold: null, drift_share: 0.5, sample_size: null, seed: 42}\n"
+        "drift: {stattest_threshold: null, drift_share: 0.5, alert_share: 0.3, sample_size: null,"
+        " seed: 42}\n"
     )
     result = run_stage_script("drift", tmp_path)
     assert result.returncode == 0, result.stderr
     assert "2 of 5 columns drifted" in result.stdout
     metrics = json.loads((tmp_path / "reports" / "drift_metrics.json").read_text())
-    assert metrics == {
-        "dataset_drift": 0, "drift_share": 0.4, "n_columns": 5, "n_drifted_columns": 2,
+    assert metrics == {  # 40% drifted: alert (30%), no data set drift (50%)
+        "alert": 1, "dataset_drift": 0, "drift_share": 0.4, "n_columns": 5, "n_drifted_columns": 2,
     }  # fmt: skip
     table = pd.read_csv(tmp_path / "reports" / "drift_columns.csv")
     assert set(table["column"]) == set(COLUMNS)

@@ -38,6 +38,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import make_url
 
+from credit_scoring.data import schema
+
 logger = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -219,22 +221,38 @@ class DecisionLog:
         self.engine.dispose()
 
 
-def read_decisions(database_url: str) -> pd.DataFrame:
-    """Every logged decision, oldest first (``application`` holds the raw JSON).
+def read_decisions(
+    database_url: str, since: datetime | None = None, until: datetime | None = None
+) -> pd.DataFrame:
+    """The logged decisions, oldest first (``application`` holds the raw JSON).
 
     Args:
         database_url: SQLAlchemy URL of the log.
+        since, until: keep decisions taken at or after ``since`` and before ``until`` (UTC when
+            naive; None: no bound).
 
     Returns:
         One row per decision, the columns of the ``decisions`` table.
     """
     engine = make_engine(database_url)
+    naive = engine.dialect.name == "sqlite"
+    query = select(decisions).order_by(decisions.c.id)
+    if since is not None:
+        query = query.where(decisions.c.created_at >= _as_stored(since, naive))
+    if until is not None:
+        query = query.where(decisions.c.created_at < _as_stored(until, naive))
     try:
         with engine.connect() as connection:
-            rows = connection.execute(select(decisions).order_by(decisions.c.id)).all()
+            rows = connection.execute(query).all()
     finally:
         engine.dispose()
     return pd.DataFrame([tuple(row) for row in rows], columns=list(decisions.columns.keys()))
+
+
+def _as_stored(moment: datetime, naive: bool) -> datetime:
+    """``moment`` in UTC (naive: taken as UTC); zone dropped for SQLite, which keeps none."""
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return moment.replace(tzinfo=None) if naive else moment
 
 
 def read_overrides(database_url: str) -> pd.DataFrame:
@@ -249,9 +267,17 @@ def read_overrides(database_url: str) -> pd.DataFrame:
     return pd.DataFrame([tuple(row) for row in rows], columns=list(overrides.columns.keys()))
 
 
-def read_applications(database_url: str) -> pd.DataFrame:
-    """The raw applications of the logged decisions, one row each (input of the drift stage)."""
-    logged = read_decisions(database_url)
-    if logged.empty:
-        return pd.DataFrame()
-    return pd.DataFrame([json.loads(text) for text in logged["application"]])
+def read_applications(
+    database_url: str, since: datetime | None = None, until: datetime | None = None
+) -> pd.DataFrame:
+    """The raw applications of the decisions logged in ``[since, until)``, typed like the
+    ingested application table (every column; those a request left out are missing), with the
+    decision's ``created_at`` and ``model_version`` beside them: the current data of a drift
+    report on real traffic."""
+    logged = read_decisions(database_url, since, until)
+    frame = schema.typed_rows(
+        "application_test", [json.loads(text) for text in logged["application"]]
+    )
+    frame["created_at"] = pd.to_datetime(logged["created_at"].to_numpy())
+    frame["model_version"] = logged["model_version"].to_numpy()
+    return frame

@@ -233,18 +233,7 @@ def history_tables(histories: list[tuple[int, Any]]) -> dict[str, pd.DataFrame]:
                             (column, record[column]), next(counter)
                         )
                 rows[table].append(record)
-    return {table: _typed(table, records) for table, records in rows.items() if records}
-
-
-def _typed(table: str, records: list[dict[str, Any]]) -> pd.DataFrame:
-    """Rows of ``table`` as a frame typed like the ingested tables (numbers, string categories)."""
-    frame = pd.DataFrame(records, columns=schema.table_columns(table))
-    for column, kind in schema.column_kinds(table).items():
-        if kind == "category":
-            frame[column] = frame[column].astype("string")
-        else:
-            frame[column] = pd.to_numeric(frame[column], errors="coerce")
-    return frame
+    return {table: schema.typed_rows(table, records) for table, records in rows.items() if records}
 
 
 def _safe_reason(reason: dict[str, Any]) -> dict[str, Any]:

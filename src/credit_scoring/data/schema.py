@@ -12,6 +12,8 @@ from functools import cache
 from importlib import resources
 from typing import Any, Literal
 
+import pandas as pd
+
 ColumnKind = Literal["int", "float", "category"]
 
 TARGET = "TARGET"
@@ -85,3 +87,15 @@ def known_categories(table: str, column: str) -> list[str]:
     """Return the categories seen for ``table.column`` in the profile, most frequent first."""
     facts = table_profile(table)["profile"][column]
     return list(facts.get("frequencies", {}))
+
+
+def typed_rows(table: str, records: list[dict[str, Any]]) -> pd.DataFrame:
+    """JSON-like rows of ``table`` as a frame typed like the ingested tables: every schema column
+    (absent ones missing), numbers as numbers, categories as pandas strings; extra keys dropped."""
+    frame = pd.DataFrame(records, columns=table_columns(table))
+    for column, kind in column_kinds(table).items():
+        if kind == "category":
+            frame[column] = frame[column].astype("string")
+        else:
+            frame[column] = pd.to_numeric(frame[column], errors="coerce")
+    return frame

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import warnings
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -128,15 +129,19 @@ def _drift_share_threshold(snapshot: Any) -> float:
     )
 
 
-def drift_metrics(snapshot: Any, columns: list[str]) -> dict[str, float | int]:
+def drift_metrics(
+    snapshot: Any, columns: list[str], alert_share: float | None = None
+) -> dict[str, float | int]:
     """The drift summary for ``dvc metrics`` (per-column scores: :func:`drifted_columns_table`).
 
     Args:
         snapshot: output of :func:`drift_report`.
         columns: the columns asked for; those Evidently did not test are left out.
+        alert_share: share of drifted columns that raises ``alert`` (None: no ``alert`` key).
 
     Returns:
-        Keys sorted: ``dataset_drift`` (1 when ``drift_share`` reaches the configured share),
+        Keys sorted: ``alert`` (1 when ``drift_share`` reaches ``alert_share``),
+        ``dataset_drift`` (1 when ``drift_share`` reaches the report's configured share),
         ``drift_share`` (share of drifted columns), ``n_columns`` and ``n_drifted_columns``;
         rounded like every metrics file (:func:`credit_scoring.tabular.rounded_metrics`).
     """
@@ -149,7 +154,30 @@ def drift_metrics(snapshot: Any, columns: list[str]) -> dict[str, float | int]:
         "n_columns": len(results),
         "dataset_drift": int(bool(results) and share >= _drift_share_threshold(snapshot)),
     }
+    if alert_share is not None:
+        metrics["alert"] = int(bool(results) and share >= alert_share)
     return rounded_metrics(dict(sorted(metrics.items())))
+
+
+def save_drift(
+    snapshot: Any, columns: list[str], config: DriftConfig, html: Path, table: Path
+) -> dict[str, float | int]:
+    """Write the Evidently HTML report and the per-column table (a plot file); return the flat
+    metrics (:func:`drift_metrics` with the configured ``alert_share``)."""
+    html.parent.mkdir(parents=True, exist_ok=True)
+    snapshot.save_html(str(html))  # a Path is silently ignored
+    table.parent.mkdir(parents=True, exist_ok=True)
+    drifted_columns_table(snapshot, columns).to_csv(table, index=False, float_format="%.6g")
+    return drift_metrics(snapshot, columns, config.alert_share)
+
+
+def summary_line(metrics: dict[str, float | int]) -> str:
+    """One line for the console: drifted columns, share, data set drift and alert."""
+    return (
+        f"{metrics['n_drifted_columns']} of {metrics['n_columns']} columns drifted "
+        f"(share {metrics['drift_share']:.3f}; data set drift: {bool(metrics['dataset_drift'])}; "
+        f"alert: {bool(metrics.get('alert', 0))})"
+    )
 
 
 def _severity(row: pd.Series) -> float:

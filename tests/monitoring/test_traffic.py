@@ -1,0 +1,138 @@
+"""Drift of real traffic: a decision log filled by real API calls, read back by time window."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import httpx
+import pandas as pd
+import pytest
+import yaml
+
+from credit_scoring.api.decision_log import DecisionLog, DecisionRecord, read_decisions
+from credit_scoring.monitoring.traffic import ALERT_EXIT_CODE
+from tests.conftest import serve
+
+API_KEY = "monitor-key"
+REQUIRED = ("AMT_INCOME_TOTAL", "AMT_CREDIT", "DAYS_BIRTH", "DAYS_EMPLOYED")
+SHIFTED = {"AMT_INCOME_TOTAL": 3.0, "AMT_CREDIT": 2.5, "AMT_ANNUITY": 2.5, "AMT_GOODS_PRICE": 2.5}
+
+
+def record(request_id: str, created_at: datetime) -> DecisionRecord:
+    return DecisionRecord(
+        request_id, created_at, 1, "h", 0.2, "granted", 0.1, "m", "3", "none", 1.0, "{}"
+    )
+
+
+def test_the_log_is_read_by_window_whatever_the_time_zone(tmp_path):
+    url = f"sqlite:///{tmp_path / 'decisions.db'}"
+    log = DecisionLog(url)
+    start = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+    log.record([record(f"r{hour}", start + timedelta(hours=hour)) for hour in range(5)])
+    log.close()
+
+    def ids(since, until) -> list[str]:
+        return read_decisions(url, since, until)["request_id"].tolist()
+
+    assert ids(None, None) == ["r0", "r1", "r2", "r3", "r4"]
+    assert ids(start + timedelta(hours=1), start + timedelta(hours=3)) == ["r1", "r2"]
+    assert ids(datetime(2026, 12, 1, 10, 0), None) == ["r2", "r3", "r4"]  # naive: UTC
+    paris = timezone(timedelta(hours=1))
+    assert ids(None, datetime(2026, 12, 1, 12, 0, tzinfo=paris)) == ["r0", "r1", "r2"]
+
+
+def post_csv(url: str, frame: pd.DataFrame) -> None:
+    response = httpx.post(
+        f"{url}/predict/batch/csv",
+        headers={"X-API-Key": API_KEY},
+        files={"file": ("applications.csv", frame.to_csv(index=False).encode(), "text/csv")},
+        timeout=120,
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["n"] == len(frame)
+
+
+def monitor(repo: Path, database_url: str, *args: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "credit_scoring.monitoring.traffic"]
+    return subprocess.run(
+        [*command, "--repo", str(repo), "--database-url", database_url, *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.mark.slow
+def test_drift_of_logged_traffic_by_window(tiny_project, tmp_path):
+    interim = tiny_project.root / "data" / "interim"
+    production = pd.read_parquet(interim / "application_test.parquet")
+    production = production[production[list(REQUIRED)].notna().all(axis=1)].head(250)
+    shifted = production.assign(**{c: production[c] * k for c, k in SHIFTED.items()})
+
+    server = serve(tiny_project, tmp_path / "api", API_KEY)
+    try:
+        before = datetime.now(UTC)
+        post_csv(server.url, production)
+        time.sleep(0.05)
+        middle = datetime.now(UTC)
+        post_csv(server.url, shifted)
+        after = datetime.now(UTC) + timedelta(seconds=1)
+    finally:
+        server.stop()
+    database_url = f"sqlite:///{tmp_path / 'api' / 'decisions.db'}"
+
+    def window(since: datetime, until: datetime, output: Path, repo=tiny_project.root):
+        args = ["--since", since.isoformat(), "--until", until.isoformat()]
+        return monitor(repo, database_url, *args, "--output", str(output))
+
+    same = window(before, middle, tmp_path / "same")
+    assert same.returncode == 0, same.stderr
+    assert "application_test" in same.stdout and "traffic" in same.stdout
+    drifted = window(middle, after, tmp_path / "drifted")
+    assert drifted.returncode == 0, drifted.stderr
+
+    def columns(output: Path) -> pd.DataFrame:
+        return pd.read_csv(output / "traffic_columns.csv").set_index("column")
+
+    for output in (tmp_path / "same", tmp_path / "drifted"):
+        metrics = json.loads((output / "traffic_metrics.json").read_text())
+        assert metrics["n_rows"] == len(production)
+        assert set(metrics) == {
+            "alert", "dataset_drift", "drift_share", "n_columns", "n_drifted_columns", "n_rows"
+        }  # fmt: skip
+        assert metrics["n_columns"] == len(columns(output)) > 100
+        window_record = json.loads((output / "traffic_window.json").read_text())
+        assert window_record["rows"] == len(production)
+        assert sum(window_record["rows_per_model_version"].values()) == len(production)
+        assert (output / "traffic_report.html").stat().st_size > 100_000
+    # Same rows but the four amounts: those drift far more, every other column scores the same.
+    same_columns, drifted_columns = columns(tmp_path / "same"), columns(tmp_path / "drifted")
+    shifted_scores = drifted_columns.loc[list(SHIFTED), "score"]
+    assert (shifted_scores > 5 * same_columns.loc[list(SHIFTED), "score"]).all()
+    assert drifted_columns.loc[list(SHIFTED), "drifted"].all()
+    others = same_columns.index.difference(list(SHIFTED))
+    pd.testing.assert_frame_equal(drifted_columns.loc[others], same_columns.loc[others])
+
+    # The alert level comes from params.yaml: at 2% of the columns the shifted window raises it.
+    repo = tmp_path / "repo"
+    (repo / "data").mkdir(parents=True)
+    shutil.copytree(interim, repo / "data" / "interim")
+    params = yaml.safe_load((tiny_project.root / "params.yaml").read_text())
+    params["drift"]["alert_share"] = 0.02
+    (repo / "params.yaml").write_text(yaml.safe_dump(params))
+    alert = window(middle, after, tmp_path / "alert", repo=repo)
+    assert alert.returncode == ALERT_EXIT_CODE, alert.stderr
+    assert "ALERT" in alert.stderr
+    assert json.loads((tmp_path / "alert" / "traffic_metrics.json").read_text())["alert"] == 1
+    assert json.loads((tmp_path / "drifted" / "traffic_metrics.json").read_text())["alert"] == 0
+
+    empty = window(after, after + timedelta(hours=1), tmp_path / "empty")
+    assert empty.returncode != 0
+    assert "0 logged application(s) in the window" in empty.stderr
+    assert not (tmp_path / "empty").exists()
