@@ -653,6 +653,48 @@ def test_population_places_a_client(http, pipeline_run):
 
 
 # --------------------------------------------------------------------------------------------
+# What would change the decision
+# --------------------------------------------------------------------------------------------
+
+
+def test_a_suggested_change_grants_the_credit_when_scored_again(http, server, applications):
+    """For refused clients, every option applied to the application is granted by /predict."""
+    refused, granted = [], None
+    for sk_id_curr in applications[schema.CLIENT_ID].iloc[:80]:
+        application = raw_application(http, int(sk_id_curr))
+        body = {"application": application}
+        response = http.post("/predict", params={"counterfactual": "true"}, json=body)
+        assert response.status_code == 200, response.text
+        result = response.json()
+        if result["decision"] == "granted":
+            granted = result
+        elif result["counterfactual"]["found"]:
+            refused.append((application, result))
+        if len(refused) >= 3 and granted is not None:
+            break
+    assert granted is not None and granted["counterfactual"] is None
+    assert refused, "no refused client with a counterfactual among the first 80"
+    logged = read_decisions(server.database_url)
+    for application, result in refused:
+        options = result["counterfactual"]["options"]
+        assert result["counterfactual"]["message"].startswith(options[0]["description"])
+        for option in options:
+            assert set(option["changes"]) <= {"AMT_CREDIT", "AMT_ANNUITY", "AMT_GOODS_PRICE"}
+            changed = application | option["changes"]
+            again = http.post("/predict", json={"application": changed}).json()
+            assert again["decision"] == "granted"
+            assert again["probability"] == pytest.approx(option["probability"], abs=1e-9)
+    # The candidates scored by the search are not decisions: one row per /predict call.
+    assert logged["request_id"].isin([r["request_id"] for _, r in refused]).sum() == len(refused)
+
+
+def test_without_the_flag_no_counterfactual_is_computed(http, applications):
+    application = valid_application(http, applications)
+    result = http.post("/predict", json={"application": application}).json()
+    assert result["counterfactual"] is None
+
+
+# --------------------------------------------------------------------------------------------
 # Decision log
 # --------------------------------------------------------------------------------------------
 

@@ -39,6 +39,7 @@ from credit_scoring.ui.client import (
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "src" / "credit_scoring" / "ui" / "app.py"
 SCREENSHOT = ROOT / "reports" / "screenshots" / "ui_scored.png"
+WHAT_IF_SCREENSHOT = SCREENSHOT.with_name("ui_what_if.png")
 CHROMIUM = Path("/usr/bin/chromium")
 CONTENT = '[data-testid="stMainBlockContainer"]'
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
@@ -512,6 +513,36 @@ def test_an_officer_overrides_a_decision_and_it_is_recorded(monkeypatch, api_url
     assert record["decision_before"] == before["decision"]
 
 
+def refused_client(api) -> int:
+    """A client the model refuses and a change of the loan's terms would grant."""
+    for sk_id_curr in api.clients(limit=200):
+        prediction = api.predict(api.client(sk_id_curr), counterfactual=True)
+        if not prediction.granted and prediction.counterfactual["found"]:
+            return sk_id_curr
+    raise AssertionError("no refused client with a counterfactual among the first 200")
+
+
+@pytest.mark.slow
+def test_what_would_change_a_refusal_and_scoring_it_grants(monkeypatch, api_url, api):
+    app = run_app(monkeypatch, api_url)
+    picked = refused_client(api)
+    app.selectbox(key="client").select(picked).run()
+    app.button[0].click().run()
+    assert not app.exception and not app.error, texts(app.error)
+    assert "What would change the decision" in texts(app.subheader)
+    expected = api.predict(api.client(picked), counterfactual=True).counterfactual
+    assert expected["message"] in texts(app.info)
+    table = app.dataframe[0].value
+    assert len(table) == len(expected["options"])
+    assert table["Probability of default"].tolist() == [
+        charts.format_percent(option["probability"]) for option in expected["options"]
+    ]
+    button = next(b for b in app.button if b.label.startswith("Score with these terms"))
+    button.click().run()
+    assert not app.exception and not app.error, texts(app.error)
+    assert "Granted" in texts(app.success), texts(app.success)
+
+
 @pytest.mark.slow
 def test_without_an_officer_key_the_app_says_how_to_override(monkeypatch, api_url, api):
     app = run_app(monkeypatch, api_url)
@@ -655,6 +686,7 @@ def score_in_browser(page, url: str, first: int, picked: int, decision: str) -> 
     page.get_by_text(f"Application {first}", exact=True).wait_for(timeout=60_000)
     wait_idle(page)
     page.get_by_test_id("stSelectbox").first.click()
+    page.keyboard.type(str(picked))  # the list is virtualised: filter it down to the client
     page.get_by_role("option", name=str(picked), exact=True).click()
     page.get_by_text(f"Application {picked}", exact=True).wait_for(timeout=60_000)
     wait_idle(page)  # a click during a run can be lost
@@ -686,6 +718,28 @@ def test_screenshot_of_a_scored_client(browser, ui_url, api, tmp_path):
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(tmp_path / SCREENSHOT.name, SCREENSHOT)
     assert SCREENSHOT.stat().st_size > 10_000
+
+
+@pytest.mark.slow
+def test_screenshot_of_what_would_change_a_refusal(browser, ui_url, api, tmp_path):
+    first, picked = api.clients(limit=1)[0], refused_client(api)
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    try:
+        score_in_browser(page, ui_url, first, picked, charts.decision_text("refused"))
+        page.get_by_text("What would change the decision").wait_for(timeout=60_000)
+        page.get_by_role("button", name="Score with these terms").first.click()
+        page.get_by_text(charts.decision_text("granted")).wait_for(timeout=60_000)
+        wait_idle(page)
+    except Exception as error:
+        page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
+        log = (tmp_path / "streamlit.log").read_text()[-3000:]
+        raise AssertionError(f"{error}\nscreenshot: {tmp_path / 'failure.png'}\n{log}") from error
+    height = page.evaluate(f"document.querySelector('{CONTENT}').scrollHeight")
+    page.set_viewport_size({"width": 1440, "height": min(height + 80, 4000)})
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(tmp_path / WHAT_IF_SCREENSHOT.name), full_page=True)
+    shutil.copy2(tmp_path / WHAT_IF_SCREENSHOT.name, WHAT_IF_SCREENSHOT)
+    assert WHAT_IF_SCREENSHOT.stat().st_size > 10_000
 
 
 def test_bare_host_port_url_gets_http_scheme():

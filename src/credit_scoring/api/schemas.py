@@ -244,6 +244,26 @@ class ModelInfo(BaseModel):
     source: Literal["registry", "local"]
 
 
+class CounterfactualOption(BaseModel):
+    """One change of the loan's terms that grants the credit."""
+
+    strategy: Literal["lower_credit", "cheaper_goods", "longer_term", "lower_credit_longer_term"]
+    description: str
+    changes: dict[str, float] = Field(description="new values of the changed fields")
+    change: float = Field(description="relative change of the most changed amount (0.2: 20%)")
+    probability: float
+    decision: Decision
+
+
+class Counterfactual(BaseModel):
+    """What would change a refused decision: the loan's terms only (credit amount, annuity,
+    goods price), never the person."""
+
+    found: bool
+    message: str
+    options: list[CounterfactualOption] = Field(description="smallest change first")
+
+
 class PredictResponse(BaseModel):
     """A scored application: probability of default, decision and its reasons."""
 
@@ -260,6 +280,10 @@ class PredictResponse(BaseModel):
     history_source: HistorySource
     request_id: str
     warnings: list[str] = []
+    counterfactual: Counterfactual | None = Field(
+        default=None,
+        description="with ?counterfactual=true and a refused decision: what would grant it",
+    )
 
 
 class BatchResponse(BaseModel):

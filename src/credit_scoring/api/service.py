@@ -28,7 +28,9 @@ from credit_scoring.config import FeaturesConfig
 from credit_scoring.data import schema
 from credit_scoring.features import build_features, build_history_features, feature_matrix
 from credit_scoring.features.application import PROTECTED_FEATURES
-from credit_scoring.modeling.decision import decide
+from credit_scoring.modeling import counterfactual
+from credit_scoring.modeling.counterfactual import CounterfactualConfig
+from credit_scoring.modeling.decision import GRANTED, decide
 from credit_scoring.tabular import json_scalar
 
 logger = logging.getLogger(__name__)
@@ -90,11 +92,13 @@ class ScoringService:
         if self.explainer is not None:
             self.explainer.reasons(X, self.top_k, exclude=PROTECTED_FEATURES)
 
-    def score(self, requests: list[PredictRequest]) -> list[dict[str, Any]]:
+    def score(self, requests: list[PredictRequest], what_if: bool = False) -> list[dict[str, Any]]:
         """Score, explain and log ``requests`` (one vectorised pass for the whole list).
 
         Args:
             requests: validated applications with optional history rows.
+            what_if: add ``counterfactual`` (:meth:`what_if`, after the decisions are logged)
+                to each refused answer.
 
         Returns:
             One response dict per request (the fields of ``PredictResponse``), in order.
@@ -133,6 +137,10 @@ class ScoringService:
         except Exception as exc:
             logger.exception("decision log write failed for %d decision(s)", len(records))
             raise DecisionLogError("decision log unavailable: decision not recorded") from exc
+        if what_if:
+            for request, response in zip(requests, responses, strict=True):
+                if response["decision"] != GRANTED:
+                    response["counterfactual"] = self.what_if(request)
         return responses
 
     def _record(
@@ -182,11 +190,25 @@ class ScoringService:
         Returns:
             ``(features, history sources)``: one row per request, in order.
         """
+        history, sources = self.history_features(requests)
+        applications = [request.application.model_dump() for request in requests]
+        return self.application_features(applications, history), sources
+
+    def application_features(
+        self, applications: list[dict[str, Any]], history: pd.DataFrame | None
+    ) -> pd.DataFrame:
+        """Model features of raw applications, keyed by position, with history aggregates keyed
+        the same way (None or missing keys: no history)."""
         columns = [c for c in schema.table_columns(APPLICATION_TABLE) if c != schema.TARGET]
-        applications = pd.DataFrame(
-            [request.application.model_dump() for request in requests], columns=columns
-        )
-        applications[CLIENT_ID] = np.arange(len(requests), dtype="int64")
+        frame = pd.DataFrame(applications, columns=columns)
+        frame[CLIENT_ID] = np.arange(len(applications), dtype="int64")
+        return build_features(frame, history, self.config)
+
+    def history_features(
+        self, requests: list[PredictRequest]
+    ) -> tuple[pd.DataFrame | None, list[str]]:
+        """History aggregates of the requests keyed by position (None: nobody has any), and
+        where each came from: ``request`` rows, the ``store`` or ``none``."""
         sources, stored, given = [], [], []
         for key, request in enumerate(requests):
             sk_id_curr = request.application.SK_ID_CURR
@@ -204,8 +226,26 @@ class ScoringService:
             parts.append(rows.set_axis(pd.Index([k for k, _ in stored], name=CLIENT_ID)))
         if given:
             parts.append(build_history_features(history_tables(given), self.config))
-        history = pd.concat(parts) if parts else None
-        return build_features(applications, history, self.config), sources
+        return (pd.concat(parts) if parts else None), sources
+
+    def what_if(
+        self, request: PredictRequest, config: CounterfactualConfig | None = None
+    ) -> dict[str, Any]:
+        """The smallest changes of the loan's terms that grant ``request`` (nothing logged):
+        :func:`credit_scoring.modeling.counterfactual.search` with this model, features and
+        the request's own history."""
+        history, _ = self.history_features([request])
+        application = request.application.model_dump()
+
+        def score(variants: list[dict[str, Any]]) -> np.ndarray:
+            keys = pd.Index(np.arange(len(variants)), name=CLIENT_ID)
+            repeated = None
+            if history is not None and len(history):
+                repeated = history.iloc[np.zeros(len(variants), dtype=int)].set_axis(keys)
+            X = self.model_input(self.application_features(variants, repeated))
+            return self.model.pipeline.predict_proba(X)[:, 1]
+
+        return counterfactual.search(application, score, self.model.threshold, config)
 
 
 def history_tables(histories: list[tuple[int, Any]]) -> dict[str, pd.DataFrame]:

@@ -28,6 +28,7 @@ from credit_scoring.ui.client import (
     UiSettings,
 )
 from credit_scoring.ui.override import show_override
+from credit_scoring.ui.what_if import show_what_if
 
 logger = logging.getLogger(__name__)
 
@@ -135,9 +136,10 @@ def fetch_model(settings: UiSettings) -> dict[str, Any]:
 
 
 def score(settings: UiSettings, application: dict[str, Any]) -> Prediction:
-    """Score one application (``POST /predict``), never cached."""
+    """Score one application (``POST /predict``, with what would grant it when refused), never
+    cached."""
     with _client(settings) as api:
-        return api.predict(application)
+        return api.predict(application, counterfactual=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -453,7 +455,8 @@ def run_page(settings: UiSettings) -> None:
         with right:
             try:
                 with st.spinner("Scoring…"):
-                    st.session_state[RESULT_KEY] = (key, score(settings, application))
+                    scored = score(settings, application)
+                st.session_state[RESULT_KEY] = (key, scored, application)
             except ApiError as error:
                 show_error(error)
                 return
@@ -461,12 +464,13 @@ def run_page(settings: UiSettings) -> None:
     if result is None or result[0] != key:
         right.info("Pick a client, check the application, then press **Score**.")
         return
-    prediction = result[1]
+    _, prediction, scored_application = result
     with right:
         show_decision(prediction)
         st.caption(model_caption(prediction))
         for warning in prediction.warnings:
             st.warning(warning, icon=":material/info:")
+        show_what_if(prediction, scored_application, lambda changed: score(settings, changed))
         show_override(settings, prediction)
         show_explanation(prediction)
     show_population(settings, prediction)

@@ -101,6 +101,7 @@ class Prediction:
     history_source: str | None = None
     request_id: str | None = None
     warnings: tuple[str, ...] = ()
+    counterfactual: dict[str, Any] | None = None
 
     @property
     def granted(self) -> bool:
@@ -130,6 +131,7 @@ class Prediction:
             history_source=data.get("history_source"),
             request_id=data.get("request_id"),
             warnings=tuple(str(warning) for warning in data.get("warnings") or ()),
+            counterfactual=data.get("counterfactual"),
         )
 
 
@@ -255,11 +257,16 @@ class CreditApiClient:
         return dict(self._request("GET", f"/clients/{int(sk_id_curr)}"))
 
     def predict(
-        self, application: Mapping[str, Any], history: Mapping[str, Any] | None = None
+        self,
+        application: Mapping[str, Any],
+        history: Mapping[str, Any] | None = None,
+        counterfactual: bool = False,
     ) -> Prediction:
-        """``POST /predict``: probability of default, decision and explanation."""
+        """``POST /predict``: probability of default, decision and explanation (and, with
+        ``counterfactual``, what change of the loan's terms would grant a refused one)."""
         body = {"application": _json_ready(application), "history": history}
-        return Prediction.from_json(self._request("POST", "/predict", json=body))
+        params = {"counterfactual": "true"} if counterfactual else None
+        return Prediction.from_json(self._request("POST", "/predict", json=body, params=params))
 
     def decision(self, request_id: str) -> dict[str, Any]:
         """``GET /decisions/{request_id}``: the decision, its overrides, the one in force."""

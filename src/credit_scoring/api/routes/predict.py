@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, UploadFile
+from fastapi import APIRouter, Depends, Query, UploadFile
 
 from credit_scoring.api.csv_input import parse_applications_csv
 from credit_scoring.api.deps import ServiceDep, SettingsDep, require_api_key
@@ -20,9 +20,16 @@ router = APIRouter(
 
 
 @router.post("/predict", response_model=PredictResponse)
-def predict(body: PredictRequest, service: ServiceDep) -> dict[str, Any]:
-    """Score one application: probability of default, decision, reasons."""
-    return service.score([body])[0]
+def predict(
+    body: PredictRequest,
+    service: ServiceDep,
+    counterfactual: Annotated[
+        bool, Query(description="when refused, also say what change of the loan grants it")
+    ] = False,
+) -> dict[str, Any]:
+    """Score one application: probability of default, decision, reasons (and, on request,
+    the smallest change of the loan's terms that would grant a refused one)."""
+    return service.score([body], what_if=counterfactual)[0]
 
 
 @router.post("/predict/batch", response_model=BatchResponse)
