@@ -9,6 +9,11 @@ import pandas as pd
 import pytest
 from sklearn.dummy import DummyClassifier
 
+from credit_scoring.modeling.calibration import (
+    CalibratedPipeline,
+    ProbabilityCalibrator,
+    default_probability,
+)
 from credit_scoring.modeling.explain import (
     LOG_ODDS,
     LOWERS_RISK,
@@ -141,6 +146,22 @@ def test_excluded_features_are_never_reasons(fitted, data):
     assert any(r["feature"] == "DRIVER" for row in everything for r in row[:2])
     for full, row in zip(everything, kept, strict=True):
         assert row == [r for r in full if r["feature"] not in excluded][:2]
+
+
+def test_one_preprocess_pass_serves_the_probability_and_the_reasons(fitted, data):
+    """What the API does: preprocess once, then probability and reasons from that matrix, equal
+    to the pipeline's own predict_proba and to reasons computed from the raw rows."""
+    _, pipeline, explainer = fitted
+    X = data[0].head(50)
+    raw = pipeline.predict_proba(X)[:, 1]
+    calibrated = CalibratedPipeline.wrap(
+        pipeline, ProbabilityCalibrator("platt").fit(raw, data[1][:50])
+    )
+    for served in (pipeline, calibrated):
+        transformed = explainer.transform(X)
+        expected = served.predict_proba(X)[:, 1]
+        assert np.array_equal(default_probability(served, transformed), expected)
+    assert explainer.reasons(X, 3, transformed=transformed) == explainer.reasons(X, 3)
 
 
 def test_one_row_matches_the_batch(fitted, contributions, data):

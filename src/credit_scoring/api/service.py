@@ -29,6 +29,7 @@ from credit_scoring.data import schema
 from credit_scoring.features import build_features, build_history_features, feature_matrix
 from credit_scoring.features.application import PROTECTED_FEATURES
 from credit_scoring.modeling import counterfactual
+from credit_scoring.modeling.calibration import default_probability
 from credit_scoring.modeling.counterfactual import CounterfactualConfig
 from credit_scoring.modeling.decision import GRANTED, decide
 from credit_scoring.tabular import json_scalar
@@ -109,8 +110,9 @@ class ScoringService:
         start = time.perf_counter()
         features, sources = self.build_features(requests)
         X = self.model_input(features)
-        probabilities = self.model.pipeline.predict_proba(X)[:, 1]
-        reasons, explain_warning = self._reasons(X)
+        transformed = self.model.pipeline.named_steps["preprocess"].transform(X)  # once
+        probabilities = default_probability(self.model.pipeline, transformed)
+        reasons, explain_warning = self._reasons(X, transformed)
         latency_ms = (time.perf_counter() - start) * 1000.0
         now = datetime.now(UTC)
         responses, records = [], []
@@ -167,12 +169,16 @@ class ScoringService:
             application=canonical_json(application),
         )
 
-    def _reasons(self, X: pd.DataFrame) -> tuple[list[list[dict[str, Any]]], list[str]]:
+    def _reasons(
+        self, X: pd.DataFrame, transformed: Any
+    ) -> tuple[list[list[dict[str, Any]]], list[str]]:
         """Top-k SHAP reasons per row, JSON-safe; an explainer failure gives none and a warning."""
         if self.explainer is None:
             return [[] for _ in range(len(X))], ["no explainer loaded: reasons unavailable"]
         try:
-            rows = self.explainer.reasons(X, self.top_k, exclude=PROTECTED_FEATURES)
+            rows = self.explainer.reasons(
+                X, self.top_k, exclude=PROTECTED_FEATURES, transformed=transformed
+            )
         except Exception:
             logger.exception("SHAP explanation failed for %d row(s)", len(X))
             return [[] for _ in range(len(X))], ["explanation failed: reasons unavailable"]

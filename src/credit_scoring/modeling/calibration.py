@@ -77,6 +77,16 @@ class CalibratedPipeline(Pipeline):
         return np.column_stack([1 - default, default])
 
 
+def default_probability(pipeline: Pipeline, transformed: Any) -> np.ndarray:
+    """The pipeline's probability of default from its ``preprocess`` step's output (the steps in
+    between are samplers, skipped at prediction), calibrated when the pipeline is: the same
+    numbers as ``pipeline.predict_proba(X)[:, 1]`` without preprocessing ``X`` again."""
+    default = pipeline.named_steps["model"].predict_proba(transformed)[:, 1]
+    if isinstance(pipeline, CalibratedPipeline):
+        default = pipeline.calibrator_.transform(default)
+    return default
+
+
 def expected_calibration_error(y: np.ndarray, proba: np.ndarray, n_bins: int = ECE_BINS) -> float:
     """Mean |predicted - observed default rate| over equal-count bins, weighted by bin size."""
     order = np.argsort(proba, kind="stable")

@@ -116,9 +116,13 @@ class PipelineExplainer:
         """Base value: the model's mean output over the background, in :attr:`units`."""
         return self._expected_value
 
-    def _transform(self, X: pd.DataFrame) -> np.ndarray:
-        """The model step's input: the preprocessed features as a float matrix."""
-        return np.asarray(self._preprocess.transform(X[self.features]), dtype=np.float64)
+    def transform(self, X: pd.DataFrame) -> Any:
+        """The model step's input, as the pipeline computes it (its ``preprocess`` output)."""
+        return self._preprocess.transform(X[self.features])
+
+    def _transform(self, X: pd.DataFrame, transformed: Any = None) -> np.ndarray:
+        """The preprocessed features as a float64 matrix (``transformed``: already computed)."""
+        return np.asarray(self.transform(X) if transformed is None else transformed, np.float64)
 
     def model_output(self, X: pd.DataFrame) -> np.ndarray:
         """The model's output for ``X`` in :attr:`units` (margin, or probability for RF)."""
@@ -131,17 +135,18 @@ class PipelineExplainer:
             return self._model.predict(Xt, raw_score=True)
         return self._model.predict_proba(Xt)[:, 1]
 
-    def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
+    def contributions(self, X: pd.DataFrame, transformed: Any = None) -> pd.DataFrame:
         """SHAP contribution of every input column, one-hot columns summed onto their source.
 
         Args:
             X: raw feature rows (the pipeline's input columns; extra columns are ignored).
+            transformed: :meth:`transform` of ``X`` when the caller has it (not computed again).
 
         Returns:
             Rows of ``X`` (same index) x :attr:`features`; each row plus :attr:`expected_value`
             sums to :meth:`model_output` of that row.
         """
-        Xt = self._transform(X)
+        Xt = self._transform(X, transformed)
         values = [
             _positive_class(self._explainer.shap_values(Xt[start : start + CHUNK_ROWS]))
             for start in range(0, len(Xt), CHUNK_ROWS)
@@ -151,7 +156,11 @@ class PipelineExplainer:
         )
 
     def reasons(
-        self, X: pd.DataFrame, top_k: int, exclude: Collection[str] = ()
+        self,
+        X: pd.DataFrame,
+        top_k: int,
+        exclude: Collection[str] = (),
+        transformed: Any = None,
     ) -> list[list[dict[str, Any]]]:
         """The ``top_k`` largest contributions (by absolute value) of each row.
 
@@ -160,13 +169,14 @@ class PipelineExplainer:
             top_k: contributions kept per row.
             exclude: features never given as a reason (e.g. protected attributes); the
                 ``top_k`` are chosen among the others. Their SHAP values are unchanged.
+            transformed: :meth:`transform` of ``X`` when the caller has it.
 
         Returns:
             Per row, a list of ``{"feature", "value", "contribution", "direction"}`` sorted by
             decreasing ``|contribution|``; ``value`` is the raw input (float, str or None when
             missing), ``direction`` is ``"raises risk"`` or ``"lowers risk"``.
         """
-        contributions = self.contributions(X)
+        contributions = self.contributions(X, transformed)
         contributions = contributions.drop(columns=[c for c in exclude if c in contributions])
         return [
             top_reasons(X.iloc[i], contributions.iloc[i], top_k) for i in range(len(contributions))
