@@ -7,7 +7,7 @@ import networkx as nx
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "credit_scoring"
 MAX_LINES = 500
-DOMAINS = {"data", "features", "modeling", "governance", "monitoring", "api", "ui"}
+DOMAINS = {"data", "features", "modeling", "governance", "monitoring", "api", "ui", "spark"}
 
 
 def module_name(path: Path) -> str:

@@ -1,0 +1,1 @@
+"""Spark engine: distributed batch scoring with the registered champion."""
