@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-import sys
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import httpx
 import pandas as pd
 import pytest
-import yaml
 
 from credit_scoring.api.decision_log import DecisionLog, DecisionRecord, read_decisions
+from credit_scoring.monitoring import traffic
 from credit_scoring.monitoring.traffic import ALERT_EXIT_CODE
 from tests.conftest import serve
 
@@ -58,18 +56,31 @@ def post_csv(url: str, frame: pd.DataFrame) -> None:
     assert response.json()["n"] == len(frame)
 
 
-def monitor(repo: Path, database_url: str, *args: str) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "credit_scoring.monitoring.traffic"]
-    return subprocess.run(
-        [*command, "--repo", str(repo), "--database-url", database_url, *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+@dataclass
+class Outcome:
+    """Exit status and output of one in-process run of the command."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def monitor(capsys, repo: Path, database_url: str, *args: str) -> Outcome:
+    """Run ``credit-scoring-monitor`` in process (SystemExit turned into a status)."""
+    capsys.readouterr()
+    code = 0
+    try:
+        traffic.main(["--repo", str(repo), "--database-url", database_url, *args])
+    except SystemExit as exit_:
+        code, message = (exit_.code, "") if isinstance(exit_.code, int) else (1, exit_.code)
+    else:
+        message = ""
+    captured = capsys.readouterr()
+    return Outcome(code, captured.out, captured.err + str(message))
 
 
 @pytest.mark.slow
-def test_drift_of_logged_traffic_by_window(tiny_project, tmp_path):
+def test_drift_of_logged_traffic_by_window(tiny_project, tmp_path, capsys):
     interim = tiny_project.root / "data" / "interim"
     production = pd.read_parquet(interim / "application_test.parquet")
     production = production[production[list(REQUIRED)].notna().all(axis=1)].head(250)
@@ -87,15 +98,17 @@ def test_drift_of_logged_traffic_by_window(tiny_project, tmp_path):
         server.stop()
     database_url = f"sqlite:///{tmp_path / 'api' / 'decisions.db'}"
 
-    def window(since: datetime, until: datetime, output: Path, repo=tiny_project.root):
-        args = ["--since", since.isoformat(), "--until", until.isoformat()]
-        return monitor(repo, database_url, *args, "--output", str(output))
+    def window(since: datetime, until: datetime, output: Path, *extra: str):
+        args = ["--since", since.isoformat(), "--until", until.isoformat(), *extra]
+        return monitor(capsys, tiny_project.root, database_url, *args, "--output", str(output))
 
     same = window(before, middle, tmp_path / "same")
     assert same.returncode == 0, same.stderr
     assert "application_test" in same.stdout and "traffic" in same.stdout
-    drifted = window(middle, after, tmp_path / "drifted")
-    assert drifted.returncode == 0, drifted.stderr
+    # At an alert level of 2% of the columns, the shifted window raises the alert: exit 3.
+    drifted = window(middle, after, tmp_path / "drifted", "--alert-share", "0.02")
+    assert drifted.returncode == ALERT_EXIT_CODE, drifted.stderr
+    assert "ALERT" in drifted.stderr
 
     def columns(output: Path) -> pd.DataFrame:
         return pd.read_csv(output / "traffic_columns.csv").set_index("column")
@@ -118,19 +131,10 @@ def test_drift_of_logged_traffic_by_window(tiny_project, tmp_path):
     assert drifted_columns.loc[list(SHIFTED), "drifted"].all()
     others = same_columns.index.difference(list(SHIFTED))
     pd.testing.assert_frame_equal(drifted_columns.loc[others], same_columns.loc[others])
-
-    # The alert level comes from params.yaml: at 2% of the columns the shifted window raises it.
-    repo = tmp_path / "repo"
-    (repo / "data").mkdir(parents=True)
-    shutil.copytree(interim, repo / "data" / "interim")
-    params = yaml.safe_load((tiny_project.root / "params.yaml").read_text())
-    params["drift"]["alert_share"] = 0.02
-    (repo / "params.yaml").write_text(yaml.safe_dump(params))
-    alert = window(middle, after, tmp_path / "alert", repo=repo)
-    assert alert.returncode == ALERT_EXIT_CODE, alert.stderr
-    assert "ALERT" in alert.stderr
-    assert json.loads((tmp_path / "alert" / "traffic_metrics.json").read_text())["alert"] == 1
-    assert json.loads((tmp_path / "drifted" / "traffic_metrics.json").read_text())["alert"] == 0
+    # The alert level is params.yaml's drift.alert_share (0.2) unless given.
+    same_metrics = json.loads((tmp_path / "same" / "traffic_metrics.json").read_text())
+    assert same_metrics["drift_share"] < 0.2 and same_metrics["alert"] == 0
+    assert json.loads((tmp_path / "drifted" / "traffic_metrics.json").read_text())["alert"] == 1
 
     empty = window(after, after + timedelta(hours=1), tmp_path / "empty")
     assert empty.returncode != 0

@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -154,11 +154,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repo", type=Path, default=Path("."), help="project folder")
     parser.add_argument("--output", type=Path, help="default: REPO/reports/monitoring")
     parser.add_argument("--min-rows", type=int, default=50)
+    parser.add_argument("--alert-share", type=float, help="default: drift.alert_share")
     args = parser.parse_args(argv)
     window = window_from(args)
 
     params = load_params(args.repo / "params.yaml")
     config = DriftConfig(**params["drift"])
+    if args.alert_share is not None:
+        config = replace(config, alert_share=args.alert_share)
     excluded = {params["base"]["id_column"], params["base"]["target"]}
     reports = args.repo / params["paths"]["reports_dir"]
     output = args.output or reports / "monitoring"
