@@ -5,7 +5,7 @@ from pathlib import Path
 from credit_scoring.cli import run_stage, write_json
 from credit_scoring.config import DriftConfig, load_params
 from credit_scoring.data.io import read_table
-from credit_scoring.monitoring.drift import drift_report, save_drift, summary_line
+from credit_scoring.monitoring.drift import compare, summary_line
 
 
 def main() -> None:
@@ -14,15 +14,11 @@ def main() -> None:
     interim, reports = Path(params["paths"]["interim_dir"]), Path(params["paths"]["reports_dir"])
     excluded = {params["base"]["id_column"], params["base"]["target"]}
 
-    reference = read_table(interim / "application_train.parquet")
-    current = read_table(interim / "application_test.parquet")
-    columns = [c for c in reference.columns if c not in excluded and c in current.columns]
-
-    snapshot = drift_report(reference, current, columns, config)
     # Per-column scores: a plot file in git (`dvc plots diff`), not one metric per column.
-    metrics = save_drift(
-        snapshot,
-        columns,
+    metrics = compare(
+        read_table(interim / "application_train.parquet"),
+        read_table(interim / "application_test.parquet"),
+        excluded,
         config,
         html=reports / "drift" / "drift_report.html",
         table=reports / "drift_columns.csv",

@@ -27,6 +27,7 @@ LOCKS = {
     "requirements-ui.lock": ["ui"],
     "requirements.lock": ["", "pipeline"],
     "requirements-dev.lock": ["", "ui", "pipeline", "dev"],
+    "requirements-spark.lock": ["spark"],
 }
 NOT_FROZEN = {"pip", "setuptools", "wheel"}  # pip freeze leaves them out
 PIN = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*)==([\w.+!-]+)")

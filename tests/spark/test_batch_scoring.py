@@ -19,6 +19,7 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(shutil.which("java") is None, reason="Spark needs Java: no java on PATH"),
 ]
+pytest.importorskip("pyspark", reason="pyspark not installed (make test installs it)")
 
 API_KEY = "spark-key"
 MODEL_URI = "models:/credit-scoring@challenger"  # what stage register of the tiny run made

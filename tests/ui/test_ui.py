@@ -12,6 +12,7 @@ import os
 import shutil
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -697,49 +698,52 @@ def score_in_browser(page, url: str, first: int, picked: int, decision: str) -> 
     wait_idle(page)
 
 
+@contextmanager
+def failure_evidence(page, tmp_path: Path) -> Iterator[None]:
+    """On any failure in the block: a full-page shot and the app's log in the error."""
+    try:
+        yield
+    except Exception as error:
+        page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
+        log = (tmp_path / "streamlit.log").read_text()[-3000:]
+        raise AssertionError(f"{error}\nscreenshot: {tmp_path / 'failure.png'}\n{log}") from error
+
+
+def save_screenshot(page, tmp_path: Path, target: Path) -> None:
+    """Grow the window to the content (Streamlit scrolls inside its main block), then shoot the
+    whole page to ``target``."""
+    height = page.evaluate(f"document.querySelector('{CONTENT}').scrollHeight")
+    page.set_viewport_size({"width": 1440, "height": min(height + 80, 4000)})
+    page.wait_for_timeout(1500)  # let plotly redraw at the new size
+    page.screenshot(path=str(tmp_path / target.name), full_page=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(tmp_path / target.name, target)
+    assert target.stat().st_size > 10_000
+
+
 @pytest.mark.slow
 def test_screenshot_of_a_scored_client(browser, ui_url, api, tmp_path):
     first, picked = api.clients(limit=3)[::2]
     expected = api.predict(api.client(picked))
     decision = charts.decision_text(expected.decision)
     page = browser.new_page(viewport={"width": 1440, "height": 1000})
-    try:
+    with failure_evidence(page, tmp_path):
         score_in_browser(page, ui_url, first, picked, decision)
-    except Exception as error:
-        page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
-        log = (tmp_path / "streamlit.log").read_text()[-3000:]
-        raise AssertionError(f"{error}\nscreenshot: {tmp_path / 'failure.png'}\n{log}") from error
-    # Streamlit scrolls inside its main block: grow the window to the content, then shoot.
-    height = page.evaluate(f"document.querySelector('{CONTENT}').scrollHeight")
-    page.set_viewport_size({"width": 1440, "height": min(height + 80, 4000)})
-    page.wait_for_timeout(1500)  # let plotly redraw at the new size
+    save_screenshot(page, tmp_path, SCREENSHOT)
     assert page.get_by_text(decision).is_visible()
-    page.screenshot(path=str(tmp_path / SCREENSHOT.name), full_page=True)
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(tmp_path / SCREENSHOT.name, SCREENSHOT)
-    assert SCREENSHOT.stat().st_size > 10_000
 
 
 @pytest.mark.slow
 def test_screenshot_of_what_would_change_a_refusal(browser, ui_url, api, tmp_path):
     first, picked = api.clients(limit=1)[0], refused_client(api)
     page = browser.new_page(viewport={"width": 1440, "height": 1000})
-    try:
+    with failure_evidence(page, tmp_path):
         score_in_browser(page, ui_url, first, picked, charts.decision_text("refused"))
         page.get_by_text("What would change the decision").wait_for(timeout=60_000)
         page.get_by_role("button", name="Score with these terms").first.click()
         page.get_by_text(charts.decision_text("granted")).wait_for(timeout=60_000)
         wait_idle(page)
-    except Exception as error:
-        page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
-        log = (tmp_path / "streamlit.log").read_text()[-3000:]
-        raise AssertionError(f"{error}\nscreenshot: {tmp_path / 'failure.png'}\n{log}") from error
-    height = page.evaluate(f"document.querySelector('{CONTENT}').scrollHeight")
-    page.set_viewport_size({"width": 1440, "height": min(height + 80, 4000)})
-    page.wait_for_timeout(1500)
-    page.screenshot(path=str(tmp_path / WHAT_IF_SCREENSHOT.name), full_page=True)
-    shutil.copy2(tmp_path / WHAT_IF_SCREENSHOT.name, WHAT_IF_SCREENSHOT)
-    assert WHAT_IF_SCREENSHOT.stat().st_size > 10_000
+    save_screenshot(page, tmp_path, WHAT_IF_SCREENSHOT)
 
 
 def test_bare_host_port_url_gets_http_scheme():

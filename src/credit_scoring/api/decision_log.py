@@ -278,6 +278,7 @@ def read_applications(
     frame = schema.typed_rows(
         "application_test", [json.loads(text) for text in logged["application"]]
     )
-    frame["created_at"] = pd.to_datetime(logged["created_at"].to_numpy())
-    frame["model_version"] = logged["model_version"].to_numpy()
-    return frame
+    return frame.assign(
+        created_at=pd.to_datetime(logged["created_at"].to_numpy()),
+        model_version=logged["model_version"].to_numpy(),
+    )

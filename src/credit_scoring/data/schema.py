@@ -93,9 +93,10 @@ def typed_rows(table: str, records: list[dict[str, Any]]) -> pd.DataFrame:
     """JSON-like rows of ``table`` as a frame typed like the ingested tables: every schema column
     (absent ones missing), numbers as numbers, categories as pandas strings; extra keys dropped."""
     frame = pd.DataFrame(records, columns=table_columns(table))
-    for column, kind in column_kinds(table).items():
-        if kind == "category":
-            frame[column] = frame[column].astype("string")
-        else:
-            frame[column] = pd.to_numeric(frame[column], errors="coerce")
-    return frame
+    typed = {
+        column: frame[column].astype("string")
+        if kind == "category"
+        else pd.to_numeric(frame[column], errors="coerce")
+        for column, kind in column_kinds(table).items()
+    }
+    return pd.DataFrame(typed, index=frame.index)  # built at once: no fragmented frame

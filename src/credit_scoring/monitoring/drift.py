@@ -171,6 +171,21 @@ def save_drift(
     return drift_metrics(snapshot, columns, config.alert_share)
 
 
+def compare(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    excluded: set[str],
+    config: DriftConfig,
+    html: Path,
+    table: Path,
+) -> dict[str, float | int]:
+    """Drift of every column the two sides share but ``excluded`` (ids, target): the report
+    and per-column table written (:func:`save_drift`), the flat metrics returned."""
+    columns = [c for c in reference.columns if c not in excluded and c in current.columns]
+    snapshot = drift_report(reference, current, columns, config)
+    return save_drift(snapshot, columns, config, html=html, table=table)
+
+
 def summary_line(metrics: dict[str, float | int]) -> str:
     """One line for the console: drifted columns, share, data set drift and alert."""
     return (

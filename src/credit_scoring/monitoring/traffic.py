@@ -27,7 +27,7 @@ from credit_scoring.api.decision_log import read_applications
 from credit_scoring.cli import write_json
 from credit_scoring.config import DriftConfig, load_params
 from credit_scoring.data.io import read_table
-from credit_scoring.monitoring.drift import drift_report, save_drift, summary_line
+from credit_scoring.monitoring.drift import compare, summary_line
 
 ALERT_EXIT_CODE = 3
 METADATA = ("created_at", "model_version")
@@ -80,12 +80,10 @@ def traffic_drift(
             f"{len(logged)} logged application(s) in the window, fewer than the {min_rows} "
             "a drift test needs: widen the window or lower --min-rows"
         )
-    current = logged.drop(columns=list(METADATA))
-    columns = [c for c in reference.columns if c not in excluded and c in current.columns]
-    snapshot = drift_report(reference, current, columns, config)
-    metrics = save_drift(
-        snapshot,
-        columns,
+    metrics = compare(
+        reference,
+        logged.drop(columns=list(METADATA)),
+        excluded,
         config,
         html=output / "traffic_report.html",
         table=output / "traffic_columns.csv",

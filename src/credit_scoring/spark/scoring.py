@@ -143,7 +143,8 @@ def run(
     tracking_uri: str | None = None,
 ) -> ScoringRun:
     """Score ``applications`` and write them to ``output`` partitioned by :data:`PARTITIONS`
-    (a rerun the same day replaces that day's partitions); return the run record."""
+    (dynamic overwrite: a rerun the same day replaces the partitions it writes, other days stay);
+    return the run record."""
     started, clock = datetime.now(UTC), time.perf_counter()
     scored, (name, version) = score_applications(
         spark, applications, model_uri, history, tracking_uri, started
