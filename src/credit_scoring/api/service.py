@@ -108,8 +108,10 @@ class ScoringService:
             DecisionLogError: when the decisions cannot be logged.
         """
         start = time.perf_counter()
-        features, sources = self.build_features(requests)
-        X = self.model_input(features)
+        # Rows are keyed by position (SK_ID_CURR may be absent or repeated in a batch).
+        history, sources = self.history_features(requests)
+        applications = [request.application.model_dump() for request in requests]
+        X = self.model_input(self.application_features(applications, history))
         transformed = self.model.pipeline.named_steps["preprocess"].transform(X)  # once
         probabilities = default_probability(self.model.pipeline, transformed)
         reasons, explain_warning = self._reasons(X, transformed)
@@ -140,9 +142,10 @@ class ScoringService:
             logger.exception("decision log write failed for %d decision(s)", len(records))
             raise DecisionLogError("decision log unavailable: decision not recorded") from exc
         if what_if:
-            for request, response in zip(requests, responses, strict=True):
+            for key, response in enumerate(responses):
                 if response["decision"] != GRANTED:
-                    response["counterfactual"] = self.what_if(request)
+                    own = None if history is None else history[history.index == key]
+                    response["counterfactual"] = self.what_if(applications[key], own)
         return responses
 
     def _record(
@@ -188,18 +191,6 @@ class ScoringService:
         """The model's input columns, as the pipeline builds them (``datasets.feature_matrix``)."""
         return feature_matrix(features, self.model.features)
 
-    def build_features(self, requests: list[PredictRequest]) -> tuple[pd.DataFrame, list[str]]:
-        """Model features of each request, and where each one's history came from.
-
-        Rows are keyed internally by position (SK_ID_CURR may be absent or repeated in a batch).
-
-        Returns:
-            ``(features, history sources)``: one row per request, in order.
-        """
-        history, sources = self.history_features(requests)
-        applications = [request.application.model_dump() for request in requests]
-        return self.application_features(applications, history), sources
-
     def application_features(
         self, applications: list[dict[str, Any]], history: pd.DataFrame | None
     ) -> pd.DataFrame:
@@ -235,13 +226,14 @@ class ScoringService:
         return (pd.concat(parts) if parts else None), sources
 
     def what_if(
-        self, request: PredictRequest, config: CounterfactualConfig | None = None
+        self,
+        application: dict[str, Any],
+        history: pd.DataFrame | None,
+        config: CounterfactualConfig | None = None,
     ) -> dict[str, Any]:
-        """The smallest changes of the loan's terms that grant ``request`` (nothing logged):
-        :func:`credit_scoring.modeling.counterfactual.search` with this model, features and
-        the request's own history."""
-        history, _ = self.history_features([request])
-        application = request.application.model_dump()
+        """The smallest changes of the loan's terms that grant ``application`` (nothing logged):
+        :func:`credit_scoring.modeling.counterfactual.search` with this model and features, and
+        the client's history aggregates as scored (one row, or None / empty: no history)."""
 
         def score(variants: list[dict[str, Any]]) -> np.ndarray:
             keys = pd.Index(np.arange(len(variants)), name=CLIENT_ID)

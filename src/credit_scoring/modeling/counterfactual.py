@@ -31,7 +31,15 @@ from credit_scoring.modeling.decision import GRANTED, decide
 
 CREDIT, ANNUITY, GOODS = "AMT_CREDIT", "AMT_ANNUITY", "AMT_GOODS_PRICE"
 ACTIONABLE = (CREDIT, ANNUITY, GOODS)
-STRATEGIES = ("lower_credit", "cheaper_goods", "longer_term", "lower_credit_longer_term")
+# The ways, and how each is told to the client.
+HEADLINES = {
+    "lower_credit": "Borrow less for the same goods",
+    "cheaper_goods": "Choose cheaper goods",
+    "longer_term": "Repay the same credit over a longer term",
+    "lower_credit_longer_term": "Borrow less over a longer term",
+}
+STRATEGIES = tuple(HEADLINES)
+LABELS = {GOODS: "goods price", CREDIT: "credit", ANNUITY: "annuity"}
 
 Scorer = Callable[[list[dict[str, Any]]], np.ndarray]
 
@@ -107,15 +115,6 @@ def candidates(application: Mapping[str, Any], config: CounterfactualConfig) -> 
 
 def _positive(value: Any) -> bool:
     return value is not None and np.isfinite(value) and value > 0
-
-
-HEADLINES = {
-    "lower_credit": "Borrow less for the same goods",
-    "cheaper_goods": "Choose cheaper goods",
-    "longer_term": "Repay the same credit over a longer term",
-    "lower_credit_longer_term": "Borrow less over a longer term",
-}
-LABELS = {GOODS: "goods price", CREDIT: "credit", ANNUITY: "annuity"}
 
 
 def describe(strategy: str, application: Mapping[str, Any], changes: Mapping[str, float]) -> str:

@@ -51,13 +51,25 @@ class Window:
         return f"[{moment(self.since)}, {moment(self.until)})"
 
 
+def require_rows(logged: pd.DataFrame, min_rows: int) -> None:
+    """Refuse a window too small for a drift test to mean anything.
+
+    Raises:
+        TooFewRowsError: when ``logged`` holds fewer than ``min_rows`` applications.
+    """
+    if len(logged) < min_rows:
+        raise TooFewRowsError(
+            f"{len(logged)} logged application(s) in the window, fewer than the {min_rows} "
+            "a drift test needs: widen the window or lower --min-rows"
+        )
+
+
 def traffic_drift(
     reference: pd.DataFrame,
     logged: pd.DataFrame,
     excluded: set[str],
     config: DriftConfig,
     output: Path,
-    min_rows: int,
 ) -> dict[str, float | int]:
     """Drift of the logged applications against the reference; files written to ``output``.
 
@@ -67,19 +79,10 @@ def traffic_drift(
         excluded: columns never compared (client id, target).
         config: the drift stage's settings.
         output: folder of ``traffic_report.html``, ``traffic_columns.csv``.
-        min_rows: fewest logged applications worth a drift test.
 
     Returns:
         The flat metrics of :func:`credit_scoring.monitoring.drift.drift_metrics` plus ``n_rows``.
-
-    Raises:
-        TooFewRowsError: when the window holds fewer than ``min_rows`` applications.
     """
-    if len(logged) < min_rows:
-        raise TooFewRowsError(
-            f"{len(logged)} logged application(s) in the window, fewer than the {min_rows} "
-            "a drift test needs: widen the window or lower --min-rows"
-        )
     metrics = compare(
         reference,
         logged.drop(columns=list(METADATA)),
@@ -163,14 +166,15 @@ def main(argv: list[str] | None = None) -> None:
     excluded = {params["base"]["id_column"], params["base"]["target"]}
     reports = args.repo / params["paths"]["reports_dir"]
     output = args.output or reports / "monitoring"
-    interim = args.repo / params["paths"]["interim_dir"]
-    reference = read_table(interim / "application_train.parquet")
     logged = read_applications(args.database_url, window.since, window.until)
     print(f"{len(logged)} logged application(s) in {window.describe()}")
     try:
-        metrics = traffic_drift(reference, logged, excluded, config, output, args.min_rows)
+        require_rows(logged, args.min_rows)  # before reading the (large) training table
     except TooFewRowsError as exc:
         raise SystemExit(f"error: {exc}") from None
+    interim = args.repo / params["paths"]["interim_dir"]
+    reference = read_table(interim / "application_train.parquet")
+    metrics = traffic_drift(reference, logged, excluded, config, output)
     write_json(metrics, output / "traffic_metrics.json")
     write_json(window_record(logged, window, args.database_url), output / "traffic_window.json")
     test_metrics = reports / "drift_metrics.json"
