@@ -12,12 +12,8 @@ from credit_scoring.data.io import read_table
 from credit_scoring.features import feature_matrix
 from credit_scoring.features.application import PROTECTED_FEATURES
 from credit_scoring.modeling.decision import decide
-from credit_scoring.modeling.explain import (
-    PipelineExplainer,
-    global_importance,
-    plot_global_importance,
-    plot_local_explanation,
-)
+from credit_scoring.modeling.explain import PipelineExplainer, global_importance
+from credit_scoring.modeling.explain_plots import plot_global_importance, plot_local_explanation
 from credit_scoring.tabular import sample_rows
 
 N_LOCAL_PLOTS = 3

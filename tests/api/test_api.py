@@ -262,6 +262,28 @@ def test_predict_matches_the_pipeline_model(http, applications, pipeline_run):
         assert result["model"]["family"] == pipeline_run["metadata"]["family"]
 
 
+def test_every_production_client_scores_like_the_pipeline(http, applications, pipeline_run):
+    """The API's path (its feature assembly, numpy preprocess, model) against the pipeline's own
+    features and model, on every production client it accepts: same probability to 1e-9, same
+    decision."""
+    records = json.loads(applications.to_json(orient="records"))
+    sk_ids = [int(record[schema.CLIENT_ID]) for record in records]
+    expected = pipeline_probability(pipeline_run, sk_ids)
+    threshold = pipeline_run["metadata"]["threshold"]
+    got = []
+    for start in range(0, len(records), MAX_BATCH):
+        items = [{"application": record} for record in records[start : start + MAX_BATCH]]
+        response = http.post("/predict/batch", json={"applications": items})
+        assert response.status_code == 200, response.text
+        got.extend(response.json()["results"])
+    assert [r["sk_id_curr"] for r in got] == sk_ids
+    probabilities = np.array([r["probability"] for r in got])
+    np.testing.assert_allclose(probabilities, expected, rtol=0, atol=1e-9)
+    decisions = ["refused" if p >= threshold else "granted" for p in expected]
+    assert [r["decision"] for r in got] == decisions
+    assert len(sk_ids) > 100
+
+
 def test_explicit_history_gives_the_stored_aggregates(http, tiny_project, applications):
     counts = {
         int(i): sum(len(rows) for rows in client_history(tiny_project.root, int(i)).values())

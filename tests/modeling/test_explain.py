@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -14,6 +15,7 @@ from credit_scoring.modeling.calibration import (
     ProbabilityCalibrator,
     default_probability,
 )
+from credit_scoring.modeling.contributions import make_contributions
 from credit_scoring.modeling.explain import (
     LOG_ODDS,
     LOWERS_RISK,
@@ -23,11 +25,10 @@ from credit_scoring.modeling.explain import (
     global_importance,
     match_prefixes,
     model_family,
-    plot_global_importance,
-    plot_local_explanation,
     polynomial_sources,
     transformed_sources,
 )
+from credit_scoring.modeling.explain_plots import plot_global_importance, plot_local_explanation
 from credit_scoring.modeling.models import build_pipeline, build_preprocessor
 
 from ..conftest import run_stage_script
@@ -107,6 +108,59 @@ def test_additivity_to_the_model_output(fitted, contributions, data):
         np.testing.assert_allclose(output, proba, atol=1e-9)
     else:
         np.testing.assert_allclose(1 / (1 + np.exp(-output)), proba, atol=1e-5)
+
+
+def shap_reference(family: str, model, background: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """shap's own SHAP values of the flavour the engine claims to reproduce."""
+    with warnings.catch_warnings():  # shap's deprecation and output-format notices
+        warnings.simplefilter("ignore")
+        return _shap_values(family, model, background, rows)
+
+
+def _shap_values(family: str, model, background: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    import shap
+
+    if family == "logreg":
+        masker = shap.maskers.Independent(background, max_samples=len(background))
+        return shap.LinearExplainer(model, masker).shap_values(rows)
+    if family == "random_forest":
+        explainer = shap.TreeExplainer(
+            model, data=background, feature_perturbation="interventional"
+        )
+        return np.asarray(explainer.shap_values(rows))[..., -1]
+    explainer = shap.TreeExplainer(model, feature_perturbation="tree_path_dependent")
+    return np.asarray(explainer.shap_values(rows))
+
+
+def test_engines_equal_shap(fitted, data):
+    """No hand-made SHAP: each family's values are shap's (linear and forest interventional,
+    boosters path-dependent: their native contributions)."""
+    family, pipeline, _ = fitted
+    X = data[0]
+    transform = pipeline.named_steps["preprocess"].transform
+    background = np.asarray(transform(X.sample(100, random_state=1)), np.float64)
+    rows = np.asarray(transform(X.head(50)), np.float64)
+    model = pipeline.named_steps["model"]
+    engine = make_contributions(model, family, background)
+    np.testing.assert_allclose(
+        engine.values(rows), shap_reference(family, model, background, rows), atol=ATOL
+    )
+
+
+def test_early_stopped_boosters_explain_the_rounds_they_predict_with(data):
+    """Without the refit, the boosters predict with their best round: so do their contributions."""
+    X, y = data
+    for family in ("xgboost", "lightgbm"):
+        params = FAMILIES[family] | {
+            "n_estimators": 300,
+            "early_stopping_rounds": 5,
+            "refit_full": False,
+        }
+        pipeline = build_pipeline(family, params, NUMERIC, CATEGORICAL, seed=0).fit(X, y)
+        assert pipeline.named_steps["model"].n_rounds < 300
+        explainer = PipelineExplainer(pipeline, X.head(50), seed=0)
+        total = explainer.expected_value + explainer.contributions(X).sum(axis=1).to_numpy()
+        np.testing.assert_allclose(total, explainer.model_output(X), atol=ATOL)
 
 
 def test_driver_feature_is_the_most_important(contributions):

@@ -12,17 +12,16 @@ import re
 import socket
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlparse
 
-import mlflow
 import pandas as pd
-from mlflow import MlflowClient
-from mlflow.entities.model_registry import ModelVersion
-from mlflow.models import Model
 
 from credit_scoring.data import schema
-from credit_scoring.modeling.pyfunc import load_pipeline, load_serving_stats
+from credit_scoring.modeling.pyfunc import load_pipeline, load_serving_stats, read_mlmodel
+
+if TYPE_CHECKING:
+    from mlflow.entities.model_registry import ModelVersion
 
 logger = logging.getLogger(__name__)
 
@@ -118,6 +117,8 @@ def load_from_registry(model_uri: str, tracking_uri: str) -> LoadedModel:
         ConnectionError: when the tracking server or database is not there.
         mlflow.exceptions.MlflowException: unknown model, alias or version.
     """
+    import mlflow  # only for the registry: a local folder is read without it
+
     name = _parse(model_uri)[0]
     model_version = resolve_version(model_uri, tracking_uri)
     mlflow.set_tracking_uri(tracking_uri)
@@ -138,6 +139,8 @@ def resolve_version(model_uri: str, tracking_uri: str) -> ModelVersion:
         ConnectionError: when the tracking server or database is not there.
         mlflow.exceptions.MlflowException: unknown model, alias or version.
     """
+    from mlflow import MlflowClient
+
     name, alias, version = _parse(model_uri)
     _probe(tracking_uri)
     client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
@@ -158,8 +161,8 @@ def load_from_path(path: Path, name: str = DEFAULT_NAME) -> LoadedModel:
 
 def _load_folder(path: Path, name: str, version: str | None, tags: dict[str, str]) -> LoadedModel:
     """Pipeline + metadata (completed by registry ``tags``) of an MLflow model folder."""
-    mlmodel = Model.load(str(path))
-    metadata = mlmodel.metadata or {}
+    mlmodel = read_mlmodel(path)
+    metadata = mlmodel.get("metadata") or {}
     pipeline = load_pipeline(path, mlmodel)
     population, background = load_serving_stats(path, mlmodel)
     threshold = metadata.get("threshold", tags.get("threshold"))

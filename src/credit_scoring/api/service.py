@@ -32,6 +32,7 @@ from credit_scoring.modeling import counterfactual
 from credit_scoring.modeling.calibration import default_probability
 from credit_scoring.modeling.counterfactual import CounterfactualConfig
 from credit_scoring.modeling.decision import GRANTED, decide
+from credit_scoring.modeling.fast_preprocess import fast_preprocessor
 from credit_scoring.tabular import json_scalar
 
 logger = logging.getLogger(__name__)
@@ -72,6 +73,7 @@ class ScoringService:
         self.explainer = explainer
         self.decision_log = decision_log
         self.top_k = top_k
+        self.fast = fast_preprocessor(model.pipeline)
 
     def model_info(self) -> dict[str, Any]:
         """``{"name", "version", "family", "source"}`` of the serving model."""
@@ -90,8 +92,25 @@ class ScoringService:
         frame[CLIENT_ID] = 0
         X = self.model_input(build_features(frame, None, self.config))
         self.model.pipeline.predict_proba(X)
+        self.check_fast_path(X)
         if self.explainer is not None:
             self.explainer.reasons(X, self.top_k, exclude=PROTECTED_FEATURES)
+
+    def check_fast_path(self, X: pd.DataFrame) -> None:
+        """Compare the numpy preprocess with scikit-learn's on ``X`` and on the model's SHAP
+        background; on any difference, log it and serve with scikit-learn's."""
+        if self.fast is None:
+            logger.info("preprocess by scikit-learn (its steps are not replayed in numpy)")
+            return
+        rows = [X]
+        if self.model.background is not None:
+            rows.append(self.model_input(self.model.background))
+        try:
+            for frame in rows:
+                self.fast.check(frame)
+        except AssertionError:
+            logger.exception("numpy preprocess disabled: it differs from scikit-learn's")
+            self.fast = None
 
     def score(self, requests: list[PredictRequest], what_if: bool = False) -> list[dict[str, Any]]:
         """Score, explain and log ``requests`` (one vectorised pass for the whole list).
@@ -112,7 +131,7 @@ class ScoringService:
         history, sources = self.history_features(requests)
         applications = [request.application.model_dump() for request in requests]
         X = self.model_input(self.application_features(applications, history))
-        transformed = self.model.pipeline.named_steps["preprocess"].transform(X)  # once
+        transformed = self.preprocess(X)  # once, for the probability and the reasons
         probabilities = default_probability(self.model.pipeline, transformed)
         reasons, explain_warning = self._reasons(X, transformed)
         latency_ms = (time.perf_counter() - start) * 1000.0
@@ -186,6 +205,13 @@ class ScoringService:
             logger.exception("SHAP explanation failed for %d row(s)", len(X))
             return [[] for _ in range(len(X))], ["explanation failed: reasons unavailable"]
         return [[_safe_reason(reason) for reason in row] for row in rows], []
+
+    def preprocess(self, X: pd.DataFrame) -> Any:
+        """The pipeline's ``preprocess`` output for ``X``: replayed in numpy when it can be
+        (:mod:`~credit_scoring.modeling.fast_preprocess`, checked at warm-up), else sklearn's."""
+        if self.fast is not None:
+            return self.fast.transform(X)
+        return self.model.pipeline.named_steps["preprocess"].transform(X)
 
     def model_input(self, features: pd.DataFrame) -> pd.DataFrame:
         """The model's input columns, as the pipeline builds them (``datasets.feature_matrix``)."""

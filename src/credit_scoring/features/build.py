@@ -8,6 +8,7 @@ import time
 from collections.abc import Mapping
 from functools import cache
 
+import numpy as np
 import pandas as pd
 
 from credit_scoring.config import FeaturesConfig
@@ -50,10 +51,20 @@ def _aggregate_history(tables: Mapping[str, pd.DataFrame], config: FeaturesConfi
 
 def _fill_counts(frame: pd.DataFrame) -> pd.DataFrame:
     """Set the missing values of the ``*_COUNT`` history columns to 0 (in place, returned)."""
-    counts = [c for c in frame.columns if c.endswith(COUNT_SUFFIX) and frame[c].hasnans]
+    counts = [c for c in frame.columns if c.endswith(COUNT_SUFFIX)]
     if counts:
-        frame[counts] = frame[counts].fillna(0.0)
+        values = frame[counts].to_numpy(dtype="float64")
+        missing = np.isnan(values)
+        if missing.any():
+            values[missing] = 0.0
+            frame[counts] = values
     return frame
+
+
+@cache
+def _count_columns(columns: tuple[str, ...]) -> np.ndarray:
+    """Positions of the ``*_COUNT`` columns among ``columns``."""
+    return np.array([i for i, c in enumerate(columns) if c.endswith(COUNT_SUFFIX)], dtype=int)
 
 
 @cache
@@ -129,7 +140,7 @@ def _conform_history(history: pd.DataFrame | None, config: FeaturesConfig) -> pd
         raise ValueError(f"history lacks {len(missing)} feature columns, e.g. {missing[:5]}")
     if not history.index.is_unique:
         raise ValueError("history has duplicated SK_ID_CURR")
-    return history[expected]
+    return history if list(history.columns) == expected else history[expected]
 
 
 def build_features(
@@ -150,9 +161,15 @@ def build_features(
     """
     app_features = build_application_features(app)
     history = _conform_history(history, config)
-    joined = history.reindex(app_features[CLIENT_ID].to_numpy())
-    joined.index = app_features.index
-    joined = _fill_counts(joined.astype("float64"))
+    # The left join in numpy: one block, whatever the number of rows (the API scores one).
+    positions = history.index.get_indexer(app_features[CLIENT_ID].to_numpy())
+    found = positions >= 0
+    values = np.full((len(app_features), history.shape[1]), np.nan)
+    if found.any():
+        values[found] = history.to_numpy(dtype="float64")[positions[found]]
+    counts = _count_columns(tuple(history.columns))
+    values[:, counts] = np.nan_to_num(values[:, counts], nan=0.0)
+    joined = pd.DataFrame(values, index=app_features.index, columns=history.columns)
     features = pd.concat([app_features, joined], axis=1)
     return features.drop(columns=[TARGET], errors="ignore")
 

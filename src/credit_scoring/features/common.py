@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -57,22 +58,20 @@ SplitStats = Mapping[str, Sequence[tuple[str, Sequence[str]]]]
 def safe_ratio(
     numerator: pd.Series | np.ndarray, denominator: pd.Series | np.ndarray
 ) -> pd.Series:
-    """Divide element-wise, giving NaN (never inf) for a zero or missing denominator.
-
-    Args:
-        numerator: values on top.
-        denominator: values below (aligned by position); 0 and NaN give NaN.
-
-    Returns:
-        The float64 ratio, indexed like ``numerator`` when it is a Series.
-    """
+    """:func:`ratio` as a float64 Series, indexed like ``numerator`` when it is a Series."""
     index = numerator.index if isinstance(numerator, pd.Series) else None
+    return pd.Series(ratio(numerator, denominator), index=index, dtype="float64")
+
+
+def ratio(numerator: Any, denominator: Any) -> np.ndarray:
+    """Divide element-wise (aligned by position), giving NaN (never inf) for a zero or missing
+    denominator; a float64 array."""
     num = np.asarray(numerator, dtype="float64")
     den = np.asarray(denominator, dtype="float64")
     with np.errstate(divide="ignore", invalid="ignore"):
         values = num / np.where(den == 0, np.nan, den)
     values[~np.isfinite(values)] = np.nan
-    return pd.Series(values, index=index, dtype="float64")
+    return values
 
 
 def slug(value: str) -> str:

@@ -56,9 +56,11 @@ def feature_matrix(
         matrix = frame[wanted].astype(dict.fromkeys(columns["numeric"], numeric_dtype))
     # One spelling of "missing" for categories (parquet gives None, pandas NaN or pd.NA), so the
     # imputer fills it the same way in training and in serving.
-    for column in columns["categorical"]:
-        values = matrix[column].astype(object)
-        matrix[column] = values.where(values.notna(), np.nan)
+    categorical = list(columns["categorical"])
+    if categorical:
+        labels = matrix[categorical].to_numpy(dtype=object)
+        labels[pd.isna(labels)] = np.nan
+        matrix[categorical] = pd.DataFrame(labels, index=matrix.index, columns=categorical)
     return matrix
 
 

@@ -3,9 +3,11 @@
 The explainer works on the ``model`` step of a ``preprocess -> sampler -> model`` pipeline, on the
 transformed (imputed, scaled, one-hot, polynomial) features, and sums the one-hot columns back
 onto their source categorical column; a polynomial term's contribution is shared by its factors
-in proportion to their exponents (x1^2*x2: 2/3 to x1, 1/3 to x2). All SHAP values are
-interventional with respect to a background sample of clients: the base value is the model's
-mean output over that sample, and for every row
+in proportion to their exponents (x1^2*x2: 2/3 to x1, 1/3 to x2). The SHAP values come from
+:mod:`credit_scoring.modeling.contributions`: interventional against a background sample of clients
+for logistic regression and the random forest (the base value is the model's mean output over
+that sample), the boosters' own path-dependent TreeSHAP for XGBoost and LightGBM (the base value
+is their mean output over the training rows). For every row
 ``base value + sum of contributions == model output`` in the units of :attr:`units`:
 
 * ``"log-odds"`` (logistic regression, XGBoost, LightGBM): the margin before the sigmoid;
@@ -17,12 +19,9 @@ A positive contribution pushes the client towards default ("raises risk").
 from __future__ import annotations
 
 import logging
-import warnings
 from collections.abc import Collection
-from pathlib import Path
 from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from lightgbm import LGBMClassifier
@@ -32,12 +31,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import OneHotEncoder, PolynomialFeatures
 from xgboost import XGBClassifier
 
-from credit_scoring.plots import save_figure
+from credit_scoring.modeling.contributions import make_contributions
 from credit_scoring.tabular import json_scalar, sample_rows
-
-# shap warns about matplotlib deprecations at import and about output-format changes at call time.
-warnings.filterwarnings("ignore", module=r"shap(\.|$)")
-import shap  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
@@ -47,9 +42,6 @@ RAISES_RISK = "raises risk"
 LOWERS_RISK = "lowers risk"
 # Interventional SHAP costs grow linearly with the background: cap it to keep requests fast.
 MAX_BACKGROUND = 1000
-# shap's C++ tree code prints a progress bar on stderr once a call runs over 10 s: explaining
-# in chunks keeps every call short (and the stage log clean).
-CHUNK_ROWS = 64
 
 _FAMILIES: tuple[tuple[type, str], ...] = (
     (LogisticRegression, "logreg"),
@@ -57,10 +49,6 @@ _FAMILIES: tuple[tuple[type, str], ...] = (
     (XGBClassifier, "xgboost"),
     (LGBMClassifier, "lightgbm"),
 )
-
-for _noisy in ("shap", "numba"):
-    if logging.getLogger(_noisy).level == logging.NOTSET:
-        logging.getLogger(_noisy).setLevel(logging.WARNING)
 
 
 def model_family(model: Any) -> str:
@@ -101,8 +89,8 @@ class PipelineExplainer:
         self.features = list(self._preprocess.feature_names_in_)
         self._to_source = source_matrix(self._preprocess)
         sample = sample_rows(background, MAX_BACKGROUND, seed)
-        self._explainer = _make_explainer(self._model, self.family, self._transform(sample))
-        self._expected_value = float(np.ravel(self._explainer.expected_value)[-1])
+        self._engine = make_contributions(self._model, self.family, self._transform(sample))
+        self._expected_value = self._engine.expected_value
         logger.info(
             "%s explainer on %d background rows, base value %.4f %s",
             self.family,
@@ -146,14 +134,8 @@ class PipelineExplainer:
             Rows of ``X`` (same index) x :attr:`features`; each row plus :attr:`expected_value`
             sums to :meth:`model_output` of that row.
         """
-        Xt = self._transform(X, transformed)
-        values = [
-            _positive_class(self._explainer.shap_values(Xt[start : start + CHUNK_ROWS]))
-            for start in range(0, len(Xt), CHUNK_ROWS)
-        ]
-        return pd.DataFrame(
-            np.vstack(values) @ self._to_source, index=X.index, columns=self.features
-        )
+        values = self._engine.values(self._transform(X, transformed))
+        return pd.DataFrame(values @ self._to_source, index=X.index, columns=self.features)
 
     def reasons(
         self,
@@ -199,24 +181,6 @@ def top_reasons(row: pd.Series, contributions: pd.Series, top_k: int) -> list[di
             }
         )
     return reasons
-
-
-def _make_explainer(model: Any, family: str, background: np.ndarray) -> Any:
-    """Interventional SHAP explainer of ``model`` against the transformed ``background``."""
-    if family == "logreg":
-        masker = shap.maskers.Independent(background, max_samples=len(background))
-        return shap.LinearExplainer(model, masker)
-    return shap.TreeExplainer(
-        model, data=background, feature_perturbation="interventional", model_output="raw"
-    )
-
-
-def _positive_class(values: Any) -> np.ndarray:
-    """SHAP values of the positive class as ``(rows, features)``, whatever shap returned."""
-    if isinstance(values, list):
-        values = values[-1]
-    values = np.asarray(values, dtype=np.float64)
-    return values[..., -1] if values.ndim == 3 else values
 
 
 def source_matrix(preprocess: ColumnTransformer) -> np.ndarray:
@@ -342,76 +306,3 @@ def global_importance(contributions: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values(
         ["mean_abs_shap", "feature"], ascending=[False, True], kind="stable"
     ).reset_index(drop=True)
-
-
-def plot_global_importance(importance: pd.DataFrame, path: Path, top_n: int = 20) -> Path:
-    """Horizontal bar chart of the ``top_n`` features by mean |SHAP|, most important on top.
-
-    Args:
-        importance: output of :func:`global_importance`.
-        path: PNG file to write.
-        top_n: bars shown.
-
-    Returns:
-        ``path``.
-    """
-    top = importance.head(top_n).iloc[::-1]
-    fig, ax = plt.subplots(figsize=(8, 0.32 * len(top) + 1.5))
-    ax.barh(top["feature"], top["mean_abs_shap"], color="#4c72b0")
-    ax.set(xlabel="mean |SHAP value|", title=f"Global feature importance (top {len(top)})")
-    ax.grid(axis="x", alpha=0.3)
-    return save_figure(fig, path)
-
-
-def _reason_label(reason: dict[str, Any]) -> str:
-    """``feature = value`` for a bar label."""
-    value = reason["value"]
-    if value is None:
-        shown = "missing"
-    elif isinstance(value, float):
-        shown = f"{value:.4g}"
-    else:
-        shown = str(value)
-    return f"{reason['feature']} = {shown}"
-
-
-def plot_local_explanation(
-    reason_list: list[dict[str, Any]], base_value: float, path: Path, title: str
-) -> Path:
-    """Waterfall-like chart of one client: from the base value, each contribution in turn.
-
-    Args:
-        reason_list: one row of :meth:`PipelineExplainer.reasons` (largest first).
-        base_value: the explainer's base value.
-        path: PNG file to write.
-        title: figure title (e.g. the client id and decision).
-
-    Returns:
-        ``path``.
-    """
-    contributions = [reason["contribution"] for reason in reason_list]
-    starts = base_value + np.concatenate([[0.0], np.cumsum(contributions)[:-1]])
-    colors = ["#c44e52" if c > 0 else "#55a868" for c in contributions]
-    positions = np.arange(len(reason_list))[::-1]
-    fig, ax = plt.subplots(figsize=(8, 0.45 * len(reason_list) + 1.8))
-    ax.barh(positions, contributions, left=starts, color=colors, height=0.6)
-    for position, start, contribution in zip(positions, starts, contributions, strict=True):
-        ax.annotate(
-            f"{contribution:+.3g}",
-            (start + contribution, position),
-            xytext=(3 if contribution > 0 else -3, 0),
-            textcoords="offset points",
-            ha="left" if contribution > 0 else "right",
-            va="center",
-            fontsize=8,
-        )
-    ax.set_yticks(positions, [_reason_label(reason) for reason in reason_list])
-    end = base_value + sum(contributions)
-    ax.axvline(base_value, color="grey", linestyle=":", label=f"base value {base_value:.3g}")
-    ax.axvline(end, color="black", linestyle="--", label=f"base + shown {end:.3g}")
-    ax.use_sticky_edges = False  # let the margin pad the bars that touch the limits
-    ax.margins(x=0.15)
-    ax.set(xlabel="model output (red raises risk, green lowers it)", title=title)
-    ax.legend(loc="best", fontsize=8)
-    ax.grid(axis="x", alpha=0.3)
-    return save_figure(fig, path)

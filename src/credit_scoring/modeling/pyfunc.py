@@ -22,6 +22,7 @@ from typing import Any
 import cloudpickle
 import numpy as np
 import pandas as pd
+import yaml
 
 from credit_scoring.config import FeaturesConfig
 from credit_scoring.data import schema
@@ -115,22 +116,29 @@ def write_data_folder(
     return data
 
 
-def _data_folder(model_dir: Path, mlmodel: Any = None) -> Path | None:
+def read_mlmodel(model_dir: Path) -> dict[str, Any]:
+    """The MLmodel file of an MLflow model folder as a dict (``flavors``, ``metadata``, ...).
+
+    Plain YAML: reading a local model needs no ``import mlflow`` (some 100 MB in the API).
+    """
+    with open(Path(model_dir) / "MLmodel", encoding="utf-8") as handle:
+        return yaml.safe_load(handle) or {}
+
+
+def _data_folder(model_dir: Path, mlmodel: Mapping[str, Any] | None = None) -> Path | None:
     """The pyfunc's data folder in an MLflow model folder (None: an older sklearn flavor).
 
     Args:
-        mlmodel: the folder's ``mlflow.models.Model`` when the caller has loaded it already.
+        mlmodel: the folder's :func:`read_mlmodel` when the caller has read it already.
     """
-    from mlflow.models import Model
-
-    flavors = (mlmodel or Model.load(str(model_dir))).flavors
+    flavors = (mlmodel or read_mlmodel(model_dir))["flavors"]
     if "sklearn" in flavors:
         return None
     data = Path(model_dir) / flavors["python_function"]["data"]
     return data if data.is_dir() else data.parent
 
 
-def load_pipeline(model_dir: Path, mlmodel: Any = None) -> Any:
+def load_pipeline(model_dir: Path, mlmodel: Mapping[str, Any] | None = None) -> Any:
     """The fitted pipeline of an MLflow model folder: this pyfunc's pickle, or an older
     version's sklearn flavor (registered before the pyfunc existed)."""
     data = _data_folder(model_dir, mlmodel)
@@ -143,7 +151,7 @@ def load_pipeline(model_dir: Path, mlmodel: Any = None) -> Any:
 
 
 def load_serving_stats(
-    model_dir: Path, mlmodel: Any = None
+    model_dir: Path, mlmodel: Mapping[str, Any] | None = None
 ) -> tuple[dict[str, dict[str, Any]] | None, pd.DataFrame | None]:
     """The population summaries and SHAP background stored with the model (None if absent)."""
     data = _data_folder(model_dir, mlmodel)
@@ -160,12 +168,10 @@ def load_serving_stats(
 def _load_pyfunc(data_path: str) -> CreditScoringModel:
     """MLflow's entry point: the model whose data folder (or, for a file, its folder) is
     ``data_path``."""
-    from mlflow.models import Model
-
     data = Path(data_path)
     data = data if data.is_dir() else data.parent
     folder = next(p for p in (data, data.parent, data.parent.parent) if (p / "MLmodel").is_file())
-    metadata = Model.load(str(folder)).metadata or {}
+    metadata = read_mlmodel(folder).get("metadata") or {}
     with open(data / PICKLE, "rb") as handle:
         pipeline = cloudpickle.load(handle)
     return CreditScoringModel(
