@@ -1,7 +1,8 @@
 """The scoring service: validated requests -> features -> probability, decision, reasons, log.
 
-Features are built by the pipeline's own functions (:func:`credit_scoring.features.build_features`
-and :func:`~credit_scoring.features.build_history_features`), so a client scored by the API gets
+Features are built by the pipeline's own functions (:func:`credit_scoring.features.build.
+build_feature_columns`: the feature functions of ``build_features`` without a frame, and
+:func:`~credit_scoring.features.build_history_features`), so a client scored by the API gets
 exactly the features the model was trained and evaluated on. A request's history comes from its
 own side-table rows when given, else from the history store (clients known to the pipeline),
 else is empty (NaN aggregates, 0 counts), as for a client without any history.
@@ -13,6 +14,7 @@ import itertools
 import logging
 import time
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,12 +24,13 @@ import pandas as pd
 from credit_scoring.api.checks import application_warnings
 from credit_scoring.api.decision_log import DecisionLog, DecisionRecord, canonical_json, input_hash
 from credit_scoring.api.model_loader import LoadedModel
-from credit_scoring.api.schemas import APPLICATION_TABLE, PredictRequest
+from credit_scoring.api.schemas import PredictRequest
 from credit_scoring.api.stores import HistoryStore
 from credit_scoring.config import FeaturesConfig
 from credit_scoring.data import schema
-from credit_scoring.features import build_features, build_history_features, feature_matrix
-from credit_scoring.features.application import PROTECTED_FEATURES
+from credit_scoring.features import build_history_features, feature_matrix
+from credit_scoring.features.application import PROTECTED_FEATURES, conform_records
+from credit_scoring.features.build import build_feature_columns
 from credit_scoring.modeling import counterfactual
 from credit_scoring.modeling.calibration import default_probability
 from credit_scoring.modeling.counterfactual import CounterfactualConfig
@@ -86,11 +89,10 @@ class ScoringService:
         }
 
     def warm_up(self) -> None:
-        """Score one empty application (no logging): checks the features match the model."""
-        application = dict.fromkeys(schema.table_columns(APPLICATION_TABLE))
-        frame = pd.DataFrame([application]).drop(columns=[schema.TARGET], errors="ignore")
-        frame[CLIENT_ID] = 0
-        X = self.model_input(build_features(frame, None, self.config))
+        """Score one empty application (no logging): checks the features match the model and
+        the numpy preprocess equals scikit-learn's (:meth:`check_fast_path`)."""
+        columns = self.feature_columns([{}], None)
+        X = self.model_frame(columns)
         self.model.pipeline.predict_proba(X)
         self.check_fast_path(X)
         if self.explainer is not None:
@@ -104,7 +106,7 @@ class ScoringService:
             return
         rows = [X]
         if self.model.background is not None:
-            rows.append(self.model_input(self.model.background))
+            rows.append(feature_matrix(self.model.background, self.model.features))
         try:
             for frame in rows:
                 self.fast.check(frame)
@@ -130,10 +132,10 @@ class ScoringService:
         # Rows are keyed by position (SK_ID_CURR may be absent or repeated in a batch).
         history, sources = self.history_features(requests)
         applications = [request.application.model_dump() for request in requests]
-        X = self.model_input(self.application_features(applications, history))
-        transformed = self.preprocess(X)  # once, for the probability and the reasons
+        columns = self.feature_columns(applications, history)
+        transformed = self.preprocess(columns)  # once, for the probability and the reasons
         probabilities = default_probability(self.model.pipeline, transformed)
-        reasons, explain_warning = self._reasons(X, transformed)
+        reasons, explain_warning = self._reasons(columns, transformed)
         latency_ms = (time.perf_counter() - start) * 1000.0
         now = datetime.now(UTC)
         responses, records = [], []
@@ -192,40 +194,42 @@ class ScoringService:
         )
 
     def _reasons(
-        self, X: pd.DataFrame, transformed: Any
+        self, columns: Mapping[str, np.ndarray], transformed: Any
     ) -> tuple[list[list[dict[str, Any]]], list[str]]:
         """Top-k SHAP reasons per row, JSON-safe; an explainer failure gives none and a warning."""
+        n_rows = len(transformed)
         if self.explainer is None:
-            return [[] for _ in range(len(X))], ["no explainer loaded: reasons unavailable"]
+            return [[] for _ in range(n_rows)], ["no explainer loaded: reasons unavailable"]
         try:
             rows = self.explainer.reasons(
-                X, self.top_k, exclude=PROTECTED_FEATURES, transformed=transformed
+                columns, self.top_k, exclude=PROTECTED_FEATURES, transformed=transformed
             )
         except Exception:
-            logger.exception("SHAP explanation failed for %d row(s)", len(X))
-            return [[] for _ in range(len(X))], ["explanation failed: reasons unavailable"]
+            logger.exception("SHAP explanation failed for %d row(s)", n_rows)
+            return [[] for _ in range(n_rows)], ["explanation failed: reasons unavailable"]
         return [[_safe_reason(reason) for reason in row] for row in rows], []
 
-    def preprocess(self, X: pd.DataFrame) -> Any:
-        """The pipeline's ``preprocess`` output for ``X``: replayed in numpy when it can be
-        (:mod:`~credit_scoring.modeling.fast_preprocess`, checked at warm-up), else sklearn's."""
+    def preprocess(self, columns: Mapping[str, np.ndarray]) -> Any:
+        """The pipeline's ``preprocess`` output for the rows of ``columns``: replayed in numpy
+        (:mod:`~credit_scoring.modeling.fast_preprocess`, checked at warm-up) or, when it cannot
+        be, scikit-learn's on the model frame."""
         if self.fast is not None:
-            return self.fast.transform(X)
-        return self.model.pipeline.named_steps["preprocess"].transform(X)
+            return self.fast.transform(columns)
+        return self.model.pipeline.named_steps["preprocess"].transform(self.model_frame(columns))
 
-    def model_input(self, features: pd.DataFrame) -> pd.DataFrame:
-        """The model's input columns, as the pipeline builds them (``datasets.feature_matrix``)."""
-        return feature_matrix(features, self.model.features)
+    def model_frame(self, columns: Mapping[str, np.ndarray]) -> pd.DataFrame:
+        """The model's input columns as the pipeline's frame (``features.feature_matrix``)."""
+        features = [*self.model.features["numeric"], *self.model.features["categorical"]]
+        return pd.DataFrame({name: columns[name] for name in features})
 
-    def application_features(
+    def feature_columns(
         self, applications: list[dict[str, Any]], history: pd.DataFrame | None
-    ) -> pd.DataFrame:
-        """Model features of raw applications, keyed by position, with history aggregates keyed
-        the same way (None or missing keys: no history)."""
-        columns = [c for c in schema.table_columns(APPLICATION_TABLE) if c != schema.TARGET]
-        frame = pd.DataFrame(applications, columns=columns)
-        frame[CLIENT_ID] = np.arange(len(applications), dtype="int64")
-        return build_features(frame, history, self.config)
+    ) -> dict[str, np.ndarray]:
+        """Every feature of raw applications (:func:`~credit_scoring.features.build.
+        build_feature_columns`, the pipeline's feature functions without a frame), keyed by
+        position, with history aggregates keyed the same way (None or missing keys: none)."""
+        keys = np.arange(len(applications), dtype="int64")
+        return build_feature_columns(conform_records(applications, keys), history, self.config)
 
     def history_features(
         self, requests: list[PredictRequest]
@@ -249,7 +253,9 @@ class ScoringService:
             parts.append(rows.set_axis(pd.Index([k for k, _ in stored], name=CLIENT_ID)))
         if given:
             parts.append(build_history_features(history_tables(given), self.config))
-        return (pd.concat(parts) if parts else None), sources
+        if len(parts) > 1:
+            return pd.concat(parts), sources
+        return (parts[0] if parts else None), sources
 
     def what_if(
         self,
@@ -266,8 +272,8 @@ class ScoringService:
             repeated = None
             if history is not None and len(history):
                 repeated = history.iloc[np.zeros(len(variants), dtype=int)].set_axis(keys)
-            X = self.model_input(self.application_features(variants, repeated))
-            return self.model.pipeline.predict_proba(X)[:, 1]
+            columns = self.feature_columns(variants, repeated)
+            return default_probability(self.model.pipeline, self.preprocess(columns))
 
         return counterfactual.search(application, score, self.model.threshold, config)
 

@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from credit_scoring.config import FeaturesConfig
 from credit_scoring.data import schema
+from credit_scoring.data.io import release_arrow_memory
 from credit_scoring.features import history_feature_columns
 from credit_scoring.tabular import json_scalar
 
@@ -32,7 +34,7 @@ class HistoryStore:
         frame.index = frame.index.astype("int64")
         if not frame.index.is_unique:
             raise ValueError("history store: duplicated SK_ID_CURR")
-        self.frame = frame.astype("float64")
+        self.frame = frame.astype("float64", copy=False)
 
     @classmethod
     def from_parquet(cls, path: Path, config: FeaturesConfig) -> HistoryStore:
@@ -46,11 +48,12 @@ class HistoryStore:
         if not path.is_file():
             logger.warning("history store %s not found: no client has stored history", path)
             return cls(pd.DataFrame(columns=[CLIENT_ID, *columns], dtype="float64"))
-        frame = pd.read_parquet(path)
-        missing = [c for c in columns if c not in frame.columns]
+        available = set(pq.read_schema(path).names)
+        missing = [c for c in columns if c not in available]
         if missing:
             raise ValueError(f"{path}: lacks {len(missing)} history features, e.g. {missing[:5]}")
-        store = cls(frame[[CLIENT_ID, *columns]])
+        store = cls(pd.read_parquet(path, columns=[CLIENT_ID, *columns]))
+        release_arrow_memory()  # the read's pages, freed but kept by Arrow's pool
         logger.info("history store %s: %d clients", path, len(store))
         return store
 
@@ -83,6 +86,7 @@ class ClientStore:
             logger.warning("client store %s not found: /clients will be empty", path)
             return cls(pd.DataFrame({CLIENT_ID: pd.Series(dtype="int64")}))
         store = cls(pd.read_parquet(path))
+        release_arrow_memory()
         logger.info("client store %s: %d applications", path, len(store))
         return store
 

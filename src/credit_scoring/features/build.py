@@ -13,7 +13,12 @@ import pandas as pd
 
 from credit_scoring.config import FeaturesConfig
 from credit_scoring.data import schema
-from credit_scoring.features.application import application_columns, build_application_features
+from credit_scoring.features.application import (
+    ApplicationBlocks,
+    application_columns,
+    application_feature_columns,
+    build_application_features,
+)
 from credit_scoring.features.bureau import bureau_balance_features, bureau_features
 from credit_scoring.features.common import CLIENT_ID, COUNT_SUFFIX, TARGET, get_table
 from credit_scoring.features.credit_card import credit_card_features
@@ -160,18 +165,46 @@ def build_features(
         Clients without history get NaN aggregates and 0 counts. TARGET is never included.
     """
     app_features = build_application_features(app)
+    names, values = history_block(history, app_features[CLIENT_ID].to_numpy(), config)
+    joined = pd.DataFrame(values, index=app_features.index, columns=names)
+    features = pd.concat([app_features, joined], axis=1)
+    return features.drop(columns=[TARGET], errors="ignore")
+
+
+def history_block(
+    history: pd.DataFrame | None, ids: np.ndarray, config: FeaturesConfig
+) -> tuple[list[str], np.ndarray]:
+    """The history aggregates of the clients ``ids`` as one float64 block (a left join).
+
+    Args:
+        history: output of :func:`build_history_features` (index or column SK_ID_CURR), or None.
+        ids: SK_ID_CURR of the rows, in order.
+        config: feature parameters.
+
+    Returns:
+        (the history feature names, rows x names): NaN aggregates and 0 counts for a client
+        without history.
+    """
     history = _conform_history(history, config)
-    # The left join in numpy: one block, whatever the number of rows (the API scores one).
-    positions = history.index.get_indexer(app_features[CLIENT_ID].to_numpy())
+    positions = history.index.get_indexer(ids)
     found = positions >= 0
-    values = np.full((len(app_features), history.shape[1]), np.nan)
+    values = np.full((len(ids), history.shape[1]), np.nan)
     if found.any():
         values[found] = history.to_numpy(dtype="float64")[positions[found]]
     counts = _count_columns(tuple(history.columns))
     values[:, counts] = np.nan_to_num(values[:, counts], nan=0.0)
-    joined = pd.DataFrame(values, index=app_features.index, columns=history.columns)
-    features = pd.concat([app_features, joined], axis=1)
-    return features.drop(columns=[TARGET], errors="ignore")
+    return list(history.columns), values
+
+
+def build_feature_columns(
+    blocks: ApplicationBlocks, history: pd.DataFrame | None, config: FeaturesConfig
+) -> dict[str, np.ndarray]:
+    """:func:`build_features` as columns (name -> array), without a frame: the API's path for
+    a few rows (``blocks`` from :func:`conform_records`), same features, same order."""
+    columns = application_feature_columns(blocks)
+    names, values = history_block(history, blocks.ids, config)
+    columns.update(zip(names, values.T, strict=True))
+    return columns
 
 
 def split_feature_kinds(features: pd.DataFrame) -> tuple[list[str], list[str]]:

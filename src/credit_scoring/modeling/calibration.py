@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from imblearn.pipeline import Pipeline
+from lightgbm import LGBMClassifier
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, log_loss
@@ -81,7 +82,13 @@ def default_probability(pipeline: Pipeline, transformed: Any) -> np.ndarray:
     """The pipeline's probability of default from its ``preprocess`` step's output (the steps in
     between are samplers, skipped at prediction), calibrated when the pipeline is: the same
     numbers as ``pipeline.predict_proba(X)[:, 1]`` without preprocessing ``X`` again."""
-    default = pipeline.named_steps["model"].predict_proba(transformed)[:, 1]
+    model = pipeline.named_steps["model"]
+    if isinstance(model, LGBMClassifier) and model.objective_ == "binary":
+        # The booster itself gives the same numbers without the classifier's per-call
+        # parameter handling (~1 ms a call, as much as the trees on one row).
+        default = model.booster_.predict(transformed)
+    else:
+        default = model.predict_proba(transformed)[:, 1]
     if isinstance(pipeline, CalibratedPipeline):
         default = pipeline.calibrator_.transform(default)
     return default

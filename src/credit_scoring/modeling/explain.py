@@ -19,7 +19,7 @@ A positive contribution pushes the client towards default ("raises risk").
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import numpy as np
@@ -139,7 +139,7 @@ class PipelineExplainer:
 
     def reasons(
         self,
-        X: pd.DataFrame,
+        X: pd.DataFrame | Mapping[str, np.ndarray],
         top_k: int,
         exclude: Collection[str] = (),
         transformed: Any = None,
@@ -147,7 +147,8 @@ class PipelineExplainer:
         """The ``top_k`` largest contributions (by absolute value) of each row.
 
         Args:
-            X: raw feature rows.
+            X: raw feature rows, as a frame or as ``{column: array}`` (then with
+                ``transformed``).
             top_k: contributions kept per row.
             exclude: features never given as a reason (e.g. protected attributes); the
                 ``top_k`` are chosen among the others. Their SHAP values are unchanged.
@@ -158,29 +159,38 @@ class PipelineExplainer:
             decreasing ``|contribution|``; ``value`` is the raw input (float, str or None when
             missing), ``direction`` is ``"raises risk"`` or ``"lowers risk"``.
         """
-        contributions = self.contributions(X, transformed)
-        contributions = contributions.drop(columns=[c for c in exclude if c in contributions])
-        return [
-            top_reasons(X.iloc[i], contributions.iloc[i], top_k) for i in range(len(contributions))
-        ]
+        if transformed is None:
+            if not isinstance(X, pd.DataFrame):
+                raise ValueError("reasons of columns need their transformed rows")
+            transformed = self.transform(X)
+        contributions = self._engine.values(np.asarray(transformed, np.float64)) @ self._to_source
+        kept = [j for j, feature in enumerate(self.features) if feature not in exclude]
+        contributions = contributions[:, kept]
+        names = [self.features[j] for j in kept]
+        order = np.argsort(-np.abs(contributions), axis=1, kind="stable")[:, :top_k]
+        if isinstance(X, pd.DataFrame):
+            columns = {name: X[name].to_numpy() for name in {names[j] for j in order.ravel()}}
+        else:
+            columns = X
+        rows = []
+        for i, positions in enumerate(order):
+            rows.append(
+                [
+                    reason(names[j], columns[names[j]][i], float(contributions[i, j]))
+                    for j in positions
+                ]
+            )
+        return rows
 
 
-def top_reasons(row: pd.Series, contributions: pd.Series, top_k: int) -> list[dict[str, Any]]:
-    """The ``top_k`` contributions of one row by absolute value, as JSON-ready dicts."""
-    order = np.argsort(-np.abs(contributions.to_numpy()), kind="stable")[:top_k]
-    reasons = []
-    for position in order:
-        feature = contributions.index[position]
-        contribution = float(contributions.iloc[position])
-        reasons.append(
-            {
-                "feature": str(feature),
-                "value": json_scalar(row[feature]),
-                "contribution": contribution,
-                "direction": RAISES_RISK if contribution > 0 else LOWERS_RISK,
-            }
-        )
-    return reasons
+def reason(feature: str, value: Any, contribution: float) -> dict[str, Any]:
+    """One reason as a JSON-ready dict."""
+    return {
+        "feature": str(feature),
+        "value": json_scalar(value),
+        "contribution": contribution,
+        "direction": RAISES_RISK if contribution > 0 else LOWERS_RISK,
+    }
 
 
 def source_matrix(preprocess: ColumnTransformer) -> np.ndarray:

@@ -11,7 +11,7 @@ replay, is left to scikit-learn, so it is never wrong, only not faster there.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -66,14 +66,24 @@ class FastPreprocessor:
                 steps = None
             self._branches.append((name, columns, transformer, steps))
 
-    def transform(self, X: pd.DataFrame) -> np.ndarray:
-        """What ``preprocess.transform(X)`` returns, as a dense array."""
+    def transform(self, X: pd.DataFrame | Mapping[str, np.ndarray]) -> np.ndarray:
+        """What ``preprocess.transform(X)`` returns, as a dense array.
+
+        Args:
+            X: the input columns, as a frame or as ``{column: array}`` (the API's rows).
+        """
         parts = []
         for _, columns, transformer, steps in self._branches:
             if steps is None:
-                parts.append(np.asarray(transformer.transform(X[columns])))
+                frame = (
+                    X if isinstance(X, pd.DataFrame) else pd.DataFrame({c: X[c] for c in columns})
+                )
+                parts.append(np.asarray(transformer.transform(frame[columns])))
                 continue
-            values = X[columns].to_numpy()
+            if isinstance(X, pd.DataFrame):
+                values = X[columns].to_numpy()
+            else:
+                values = np.column_stack([X[c] for c in columns])
             for step in steps:
                 values = step(values)
             parts.append(values)
