@@ -5,6 +5,7 @@ business threshold and threshold, from raw application rows; tested in process a
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -98,3 +99,24 @@ def test_mlflow_models_serve_answers_like_the_api(tiny_project, api, clients, tm
         server.stop()
     assert list(served.columns) == ["probability", "decision", "threshold"]
     assert_same_answers(served, api_answers(api, clients))
+
+
+def test_serving_loads_without_the_training_and_explaining_libraries(tiny_project):
+    """The API and the served model of a local folder load without imbalanced-learn (and the
+    pytest it imports), shap, numba, matplotlib or mlflow: the memory and startup they cost."""
+    champion = tiny_project.root / "models" / "champion"
+    script = (
+        "import json, sys\n"
+        "import credit_scoring.api.main\n"
+        "from credit_scoring.api.model_loader import load_from_path\n"
+        f"model = load_from_path({str(champion)!r})\n"
+        "print(json.dumps({'family': model.family, 'pipeline': type(model.pipeline).__name__,"
+        " 'loaded': sorted(m for m in ('imblearn', 'pytest', 'shap', 'numba', 'matplotlib',"
+        " 'mlflow') if m in sys.modules)}))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=300
+    )
+    answer = json.loads(result.stdout.strip().splitlines()[-1])
+    assert answer["pipeline"] == "ServedPipeline"
+    assert answer["loaded"] == ([] if answer["family"] != "random_forest" else ["numba", "shap"])

@@ -32,10 +32,10 @@ from credit_scoring.features import build_history_features, feature_matrix
 from credit_scoring.features.application import PROTECTED_FEATURES, conform_records
 from credit_scoring.features.build import build_feature_columns
 from credit_scoring.modeling import counterfactual
-from credit_scoring.modeling.calibration import default_probability
 from credit_scoring.modeling.counterfactual import CounterfactualConfig
 from credit_scoring.modeling.decision import GRANTED, decide
 from credit_scoring.modeling.fast_preprocess import fast_preprocessor
+from credit_scoring.modeling.served import default_probability
 from credit_scoring.tabular import json_scalar
 
 logger = logging.getLogger(__name__)

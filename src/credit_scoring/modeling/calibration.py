@@ -16,43 +16,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from imblearn.pipeline import Pipeline
-from lightgbm import LGBMClassifier
-from sklearn.isotonic import IsotonicRegression
-from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, log_loss
 
-METHODS = ("platt", "isotonic")
-EPSILON = 1e-6
+from credit_scoring.modeling.calibrator import (  # noqa: F401 (pickles refer to this module)
+    EPSILON,
+    METHODS,
+    ProbabilityCalibrator,
+    _log_odds,
+)
+from credit_scoring.modeling.served import default_probability  # noqa: F401 (its old home)
+
 ECE_BINS = 10
-
-
-def _log_odds(proba: np.ndarray) -> np.ndarray:
-    clipped = np.clip(np.asarray(proba, dtype=float), EPSILON, 1 - EPSILON)
-    return np.log(clipped / (1 - clipped))
-
-
-class ProbabilityCalibrator:
-    """Platt or isotonic map of probabilities of default, fitted on out-of-fold predictions."""
-
-    def __init__(self, method: str) -> None:
-        if method not in METHODS:
-            raise ValueError(f"calibration method must be one of {METHODS}, not {method!r}")
-        self.method = method
-
-    def fit(self, proba: np.ndarray, y: np.ndarray) -> ProbabilityCalibrator:
-        if self.method == "platt":
-            self.model_ = LogisticRegression(C=1e6).fit(_log_odds(proba)[:, None], y)
-        else:
-            self.model_ = IsotonicRegression(out_of_bounds="clip").fit(proba, y)
-        return self
-
-    def transform(self, proba: np.ndarray) -> np.ndarray:
-        """Calibrated probabilities, kept inside [EPSILON, 1 - EPSILON]."""
-        if self.method == "platt":
-            calibrated = self.model_.predict_proba(_log_odds(proba)[:, None])[:, 1]
-        else:
-            calibrated = self.model_.predict(np.asarray(proba, dtype=float))
-        return np.clip(calibrated, EPSILON, 1 - EPSILON)
 
 
 class CalibratedPipeline(Pipeline):
@@ -76,22 +50,6 @@ class CalibratedPipeline(Pipeline):
     def predict_proba(self, X: Any, **params: Any) -> np.ndarray:
         default = self.calibrator_.transform(super().predict_proba(X, **params)[:, 1])
         return np.column_stack([1 - default, default])
-
-
-def default_probability(pipeline: Pipeline, transformed: Any) -> np.ndarray:
-    """The pipeline's probability of default from its ``preprocess`` step's output (the steps in
-    between are samplers, skipped at prediction), calibrated when the pipeline is: the same
-    numbers as ``pipeline.predict_proba(X)[:, 1]`` without preprocessing ``X`` again."""
-    model = pipeline.named_steps["model"]
-    if isinstance(model, LGBMClassifier) and model.objective_ == "binary":
-        # The booster itself gives the same numbers without the classifier's per-call
-        # parameter handling (~1 ms a call, as much as the trees on one row).
-        default = model.booster_.predict(transformed)
-    else:
-        default = model.predict_proba(transformed)[:, 1]
-    if isinstance(pipeline, CalibratedPipeline):
-        default = pipeline.calibrator_.transform(default)
-    return default
 
 
 def expected_calibration_error(y: np.ndarray, proba: np.ndarray, n_bins: int = ECE_BINS) -> float:

@@ -26,7 +26,7 @@ from sklearn.preprocessing import (
     StandardScaler,
 )
 
-from credit_scoring.modeling.models import as_float
+from credit_scoring.modeling.casting import as_float
 
 Step = Callable[[np.ndarray], np.ndarray]
 # A value no data holds: the one-hot probe of "a category never seen in training".

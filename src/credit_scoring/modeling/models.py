@@ -38,6 +38,7 @@ from credit_scoring.modeling.boosters import (
     EarlyStoppingLGBMClassifier,
     EarlyStoppingXGBClassifier,
 )
+from credit_scoring.modeling.casting import as_float  # noqa: F401 (pickles refer to models.as_float)
 
 MISSING_CATEGORY = "MISSING"
 # The columns of the polynomial terms (the strongest raw predictors of the Home Credit data).
@@ -77,15 +78,6 @@ _FLOAT64_FAMILIES = {"lightgbm"}
 def input_dtype(family: str) -> type:
     """The float type of the numbers a family's model sees (see the module docstring)."""
     return np.float64 if family in _FLOAT64_FAMILIES else np.float32
-
-
-def as_float(X: Any, dtype: type = np.float32) -> np.ndarray:
-    """``X`` as a ``dtype`` array, without a copy when it has that type already.
-
-    The ColumnTransformer hands each branch its own copy of the branch's columns, so the next
-    steps work in place without touching the caller's frame (tested).
-    """
-    return np.asarray(X, dtype=dtype)
 
 
 def _cast(dtype: type) -> FunctionTransformer:

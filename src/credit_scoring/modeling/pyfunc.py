@@ -28,6 +28,7 @@ from credit_scoring.config import FeaturesConfig
 from credit_scoring.data import schema
 from credit_scoring.features import build_features, feature_matrix, history_feature_columns
 from credit_scoring.modeling.decision import GRANTED, REFUSED, refused
+from credit_scoring.modeling.served import ServedPipeline
 
 DATA_DIR = "model"
 PICKLE = "model.pkl"
@@ -106,8 +107,8 @@ def write_data_folder(
     """Write the pyfunc's data folder ``folder/model`` (pipeline, population, background)."""
     data = Path(folder) / DATA_DIR
     data.mkdir(parents=True, exist_ok=True)
-    with open(data / PICKLE, "wb") as handle:
-        cloudpickle.dump(pipeline, handle)
+    with open(data / PICKLE, "wb") as handle:  # served steps only: loads without imblearn
+        cloudpickle.dump(ServedPipeline.from_trained(pipeline), handle)
     if population is not None:
         text = json.dumps(population, sort_keys=True, separators=(",", ":"), allow_nan=False)
         (data / POPULATION).write_text(text, encoding="utf-8")
