@@ -138,12 +138,24 @@ def row(name: str, latencies: list[float], wall: float, items: int) -> str:
     )
 
 
-def resident_mb(pid: int) -> float:
-    """Resident memory (VmRSS) of a process, in MB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+def memory_mb(pid: int) -> dict[str, float]:
+    """Resident memory of a process in MB: ``rss`` (all resident pages), ``anonymous`` (its own
+    heap: what each further worker adds) and ``file`` (mapped library code, shared between
+    workers), from /proc/PID/smaps_rollup."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+        name, value, *_ = line.split()
+        fields[name.rstrip(":")] = int(value) / 1024
+    rss, anonymous = fields.get("Rss", float("nan")), fields.get("Anonymous", float("nan"))
+    return {"rss": rss, "anonymous": anonymous, "file": rss - anonymous}
+
+
+def memory_line(label: str, memory: dict[str, float]) -> str:
+    """``label RSS MB (anonymous MB, file-backed MB)``."""
+    return (
+        f"{label} {memory['rss']:.0f} MB (anonymous {memory['anonymous']:.0f} MB, "
+        f"file-backed {memory['file']:.0f} MB)"
+    )
 
 
 def main() -> None:
@@ -156,14 +168,14 @@ def main() -> None:
         startup = time.perf_counter() - started
         url = server.url
         try:
-            rss_ready = resident_mb(server.process.pid)
+            ready = memory_mb(server.process.pid)
             total = max(args.requests, args.batch_size * args.batches)
             bodies = load_bodies(url, total)
             model = httpx.get(f"{url}/model", headers={"X-API-Key": API_KEY}).json()
             sequential = run_sequential(url, bodies, args.requests)
             concurrent = run_concurrent(url, bodies[: args.requests], args.concurrency)
             batches = run_batches(url, bodies, args.batch_size, args.batches)
-            rss_after = resident_mb(server.process.pid)
+            after = memory_mb(server.process.pid)
         finally:
             server.stop()
     print(
@@ -177,10 +189,9 @@ def main() -> None:
     print(row("predict, sequential", *sequential, args.requests))
     print(row(f"predict, {args.concurrency} concurrent", *concurrent, args.requests))
     print(row(f"batch of {args.batch_size}", *batches, args.batch_size * args.batches))
-    print(
-        f"\nstartup (process start to healthy) {startup:.1f} s; resident memory "
-        f"{rss_ready:.0f} MB when ready, {rss_after:.0f} MB after the scenarios"
-    )
+    print(f"\nstartup (process start to healthy) {startup:.1f} s")
+    print(memory_line("resident memory when ready:", ready))
+    print(memory_line("resident memory after the scenarios:", after))
 
 
 if __name__ == "__main__":
