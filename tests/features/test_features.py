@@ -17,6 +17,8 @@ from credit_scoring.features import (
     history_feature_columns,
     split_feature_kinds,
 )
+from credit_scoring.features.application import application_feature_columns, conform_records
+from credit_scoring.features.build import build_feature_columns
 from credit_scoring.features.installments import installments_features
 
 CONFIG = FeaturesConfig(recent_months=12, recent_days=365)
@@ -848,3 +850,35 @@ def test_split_feature_kinds(history: pd.DataFrame) -> None:
     assert "NAME_CONTRACT_TYPE" in categorical
     assert {"BUREAU_COUNT", "CREDIT_ANNUITY_RATIO", "EXT_SOURCE_MEAN"} <= set(numeric)
     assert all(features[c].dtype == "float64" for c in numeric)
+
+
+def test_feature_columns_of_records_equal_build_features(history: pd.DataFrame) -> None:
+    """The API's path (JSON rows -> numpy columns) gives build_features' features exactly:
+    missing keys, None, the DAYS_EMPLOYED placeholder, history and no history."""
+    rows = [app_row(SK_ID_CURR=c) for c in (3, 1, 4, 2)]
+    rows[1] = {k: v for k, v in rows[1].items() if k != "EXT_SOURCE_1"}
+    rows[2]["NAME_CONTRACT_TYPE"] = None
+    rows[3]["DAYS_EMPLOYED"] = schema.DAYS_EMPLOYED_ANOMALY
+    ids = np.array([row[schema.CLIENT_ID] for row in rows])
+    for stored in (history, None):
+        frame = build_features(pd.DataFrame(rows), stored, CONFIG)
+        columns = build_feature_columns(conform_records(rows, ids), stored, CONFIG)
+        assert list(columns) == list(frame.columns)
+        for name, values in columns.items():
+            expected = frame[name].to_numpy()
+            if expected.dtype == object:
+                assert pd.isna(values).tolist() == pd.isna(expected).tolist(), name
+                assert [v for v in values if not pd.isna(v)] == [
+                    v for v in expected if not pd.isna(v)
+                ], name
+            else:
+                np.testing.assert_array_equal(values.astype(float), expected.astype(float), name)
+
+
+def test_records_with_text_in_a_number_or_none_at_all() -> None:
+    coerced = conform_records([{"AMT_CREDIT": "abc", "AMT_ANNUITY": 10.0}], np.array([7]))
+    numeric = application_feature_columns(coerced)
+    assert np.isnan(numeric["AMT_CREDIT"][0]) and numeric["AMT_ANNUITY"][0] == 10.0
+    assert numeric[schema.CLIENT_ID].tolist() == [7]
+    empty = application_feature_columns(conform_records([], np.array([], dtype="int64")))
+    assert all(len(values) == 0 for values in empty.values())

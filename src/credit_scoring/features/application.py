@@ -98,10 +98,12 @@ def conform_records(records: Sequence[Mapping[str, Any]], ids: np.ndarray) -> Ap
     numeric, labelled = _column_kinds()
     try:
         numbers = np.array([[r.get(c) for c in numeric] for r in records], dtype="float64")
+        numbers = numbers.reshape(len(records), len(numeric))  # also for no record
     except (TypeError, ValueError):  # text in a numeric column: the frame's coercion
         return conform_frame(pd.DataFrame(list(records)).assign(**{CLIENT_ID: ids}))
     labels = np.empty((len(records), len(labelled)), dtype=object)
-    labels[:] = [[r.get(c) for c in labelled] for r in records]
+    for i, record in enumerate(records):
+        labels[i] = [record.get(c) for c in labelled]
     labels[pd.isna(labels)] = np.nan
     return ApplicationBlocks(np.asarray(ids, dtype="int64"), numbers, labels)
 
