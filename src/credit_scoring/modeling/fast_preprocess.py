@@ -93,6 +93,10 @@ class FastPreprocessor:
         """Raise ``AssertionError`` unless :meth:`transform` equals scikit-learn's on ``X``."""
         expected = np.asarray(self._preprocess.transform(X))
         got = self.transform(X)
+        if got.shape != expected.shape:
+            raise AssertionError(
+                f"fast preprocess gives {got.shape} values, scikit-learn {expected.shape}"
+            )
         if got.dtype != expected.dtype or not np.array_equal(got, expected, equal_nan=True):
             rows = np.flatnonzero(~np.isclose(got, expected, equal_nan=True).all(axis=1))
             raise AssertionError(
