@@ -22,6 +22,7 @@ from credit_scoring.features.common import (
     EXT_SOURCE_WEIGHTS,
     EXT_SOURCES,
     TARGET,
+    missing_as_nan,
     ratio,
 )
 
@@ -87,8 +88,7 @@ def conform_frame(app: pd.DataFrame) -> ApplicationBlocks:
         numbers = frame[numeric].to_numpy(dtype="float64")
     except (TypeError, ValueError):  # text in a numeric column: that cell becomes NaN
         numbers = frame[numeric].apply(pd.to_numeric, errors="coerce").to_numpy(dtype="float64")
-    labels = frame[labelled].to_numpy(dtype=object)
-    labels[pd.isna(labels)] = np.nan
+    labels = missing_as_nan(frame[labelled].to_numpy(dtype=object))
     return ApplicationBlocks(frame[CLIENT_ID].to_numpy(dtype="int64"), numbers, labels)
 
 
@@ -104,7 +104,7 @@ def conform_records(records: Sequence[Mapping[str, Any]], ids: np.ndarray) -> Ap
     labels = np.empty((len(records), len(labelled)), dtype=object)
     for i, record in enumerate(records):
         labels[i] = [record.get(c) for c in labelled]
-    labels[pd.isna(labels)] = np.nan
+    missing_as_nan(labels)
     return ApplicationBlocks(np.asarray(ids, dtype="int64"), numbers, labels)
 
 

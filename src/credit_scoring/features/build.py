@@ -56,14 +56,17 @@ def _aggregate_history(tables: Mapping[str, pd.DataFrame], config: FeaturesConfi
 
 def _fill_counts(frame: pd.DataFrame) -> pd.DataFrame:
     """Set the missing values of the ``*_COUNT`` history columns to 0 (in place, returned)."""
-    counts = [c for c in frame.columns if c.endswith(COUNT_SUFFIX)]
-    if counts:
+    counts = frame.columns[_count_columns(tuple(frame.columns))]
+    if len(counts):
         values = frame[counts].to_numpy(dtype="float64")
-        missing = np.isnan(values)
-        if missing.any():
-            values[missing] = 0.0
-            frame[counts] = values
+        if np.isnan(values).any():
+            frame[counts] = _zero_missing(values)
     return frame
+
+
+def _zero_missing(values: np.ndarray) -> np.ndarray:
+    """``values`` with NaN as 0 (infinities kept, unlike ``np.nan_to_num``)."""
+    return np.where(np.isnan(values), 0.0, values)
 
 
 @cache
@@ -192,7 +195,7 @@ def history_block(
     if found.any():
         values[found] = history.to_numpy(dtype="float64")[positions[found]]
     counts = _count_columns(tuple(history.columns))
-    values[:, counts] = np.nan_to_num(values[:, counts], nan=0.0)
+    values[:, counts] = _zero_missing(values[:, counts])
     return list(history.columns), values
 
 

@@ -74,6 +74,13 @@ def ratio(numerator: Any, denominator: Any) -> np.ndarray:
     return values
 
 
+def missing_as_nan(labels: np.ndarray) -> np.ndarray:
+    """``labels`` (an object array) with every missing value (None, NaN, pd.NA) as NaN, in
+    place: one spelling of "missing" for the categorical imputer, in training and in serving."""
+    labels[pd.isna(labels)] = np.nan
+    return labels
+
+
 def slug(value: str) -> str:
     """Turn a category label into an UPPER_SNAKE column fragment ("Cash X-Sell: low" -> ...)."""
     return re.sub(r"[^0-9A-Z]+", "_", value.upper()).strip("_")

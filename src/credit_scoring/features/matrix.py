@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from credit_scoring.data.io import read_table, release_arrow_memory
 from credit_scoring.data.schema import CLIENT_ID, TARGET
+from credit_scoring.features.common import missing_as_nan
 
 
 def attach_target(features: pd.DataFrame, application: pd.DataFrame) -> pd.DataFrame:
@@ -58,8 +58,7 @@ def feature_matrix(
     # imputer fills it the same way in training and in serving.
     categorical = list(columns["categorical"])
     if categorical:
-        labels = matrix[categorical].to_numpy(dtype=object)
-        labels[pd.isna(labels)] = np.nan
+        labels = missing_as_nan(matrix[categorical].to_numpy(dtype=object))
         matrix[categorical] = pd.DataFrame(labels, index=matrix.index, columns=categorical)
     return matrix
 

@@ -134,8 +134,12 @@ class PipelineExplainer:
             Rows of ``X`` (same index) x :attr:`features`; each row plus :attr:`expected_value`
             sums to :meth:`model_output` of that row.
         """
-        values = self._engine.values(self._transform(X, transformed))
-        return pd.DataFrame(values @ self._to_source, index=X.index, columns=self.features)
+        values = self._source_contributions(self._transform(X, transformed))
+        return pd.DataFrame(values, index=X.index, columns=self.features)
+
+    def _source_contributions(self, Xt: np.ndarray) -> np.ndarray:
+        """SHAP values of preprocessed rows, summed onto the input columns (rows x features)."""
+        return self._engine.values(Xt) @ self._to_source
 
     def reasons(
         self,
@@ -159,11 +163,9 @@ class PipelineExplainer:
             decreasing ``|contribution|``; ``value`` is the raw input (float, str or None when
             missing), ``direction`` is ``"raises risk"`` or ``"lowers risk"``.
         """
-        if transformed is None:
-            if not isinstance(X, pd.DataFrame):
-                raise ValueError("reasons of columns need their transformed rows")
-            transformed = self.transform(X)
-        contributions = self._engine.values(np.asarray(transformed, np.float64)) @ self._to_source
+        if transformed is None and not isinstance(X, pd.DataFrame):
+            raise ValueError("reasons of columns need their transformed rows")
+        contributions = self._source_contributions(self._transform(X, transformed))
         kept = [j for j, feature in enumerate(self.features) if feature not in exclude]
         contributions = contributions[:, kept]
         names = [self.features[j] for j in kept]
