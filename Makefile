@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup repro test test-fast lint format params clean
+.PHONY: help setup spark repro test test-fast lint format params clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -31,11 +31,14 @@ $(STAMP): $(LOCKED) pyproject.toml
 
 setup: $(STAMP)  ## create .venv with every pin (requirements-dev.lock) and the package
 
-# pyspark (extra `spark`) only for the tests: the pipeline never needs its 317 MB.
+# pyspark (extra `spark`): for the tests, batch scoring and `engine=spark`; the default
+# pipeline never needs its 317 MB.
 SPARK := $(VENV)/.spark
 $(SPARK): $(LOCKED) requirements-spark.lock
 	$(BIN)/pip install -q --no-compile -r requirements-spark.lock
 	touch $(SPARK)
+
+spark: setup $(SPARK)  ## add pyspark to .venv (Spark featurize engine, batch scoring; needs Java 17+)
 
 repro: setup  ## run the whole DVC pipeline (embedded synthetic data by default)
 	@[ -d .git ] || git init -q

@@ -1,18 +1,21 @@
-"""Stage featurize: business features + side-table aggregates; train/holdout/production split."""
+"""Stage featurize: business features + side-table aggregates; train/holdout/production split.
+
+The history aggregates come from the engine of params ``engine`` (local pandas or Spark): the
+same features, so every later stage is the same either way.
+"""
 
 from pathlib import Path
 
 from credit_scoring.cli import run_stage, write_json
-from credit_scoring.config import FeaturesConfig, load_params
-from credit_scoring.data import schema
-from credit_scoring.data.io import ParquetTables, read_table, release_arrow_memory, write_table
+from credit_scoring.config import EngineConfig, FeaturesConfig, load_params
+from credit_scoring.data.io import read_table, release_arrow_memory, write_table
 from credit_scoring.features import (
     attach_target,
     build_features,
-    build_history_features,
     split_feature_kinds,
     split_holdout,
 )
+from credit_scoring.features.engines import history_by_engine
 
 
 def main() -> None:
@@ -22,8 +25,7 @@ def main() -> None:
         Path(params["paths"]["interim_dir"]),
         Path(params["paths"]["processed_dir"]),
     )
-    # One side table in memory at a time: each is read, aggregated and dropped.
-    history = build_history_features(ParquetTables(interim, schema.HISTORY_TABLES), config)
+    history = history_by_engine(EngineConfig(**params["engine"]), interim, config)
     release_arrow_memory()
     application = read_table(interim / "application_train.parquet")
     labelled = attach_target(build_features(application, history, config), application)

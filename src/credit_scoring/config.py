@@ -61,6 +61,32 @@ class FeaturesConfig:
 
 
 @dataclass(frozen=True)
+class EngineConfig:
+    """Where the featurize stage computes the history aggregates (same features either way).
+
+    Attributes:
+        name: ``local`` (pandas, in the stage's process) or ``spark`` (Spark executors, see
+            :mod:`credit_scoring.spark.features`; needs the ``spark`` extra and Java 17+).
+        spark_master: the Spark master URL (``local[2]``, ``spark://host:7077``, ``yarn``,
+            ``k8s://...``).
+        spark_buckets: client groups per side table; a group's rows meet in one Python call
+            (and shuffle partitions are set to this number).
+        spark_conf: extra Spark settings, e.g. ``{spark.driver.memory: 4g}``.
+    """
+
+    name: str = "local"
+    spark_master: str = "local[2]"
+    spark_buckets: int = 16
+    spark_conf: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.name not in ("local", "spark"):
+            raise ValueError(f"engine.name must be local or spark, not {self.name!r}")
+        if self.spark_buckets < 1:
+            raise ValueError(f"engine.spark_buckets must be at least 1, not {self.spark_buckets}")
+
+
+@dataclass(frozen=True)
 class CostConfig:
     """Business cost of errors: a missed defaulter (FN) and a refused good client (FP)."""
 

@@ -882,3 +882,36 @@ def test_records_with_text_in_a_number_or_none_at_all() -> None:
     assert numeric[schema.CLIENT_ID].tolist() == [7]
     empty = application_feature_columns(conform_records([], np.array([], dtype="int64")))
     assert all(len(values) == 0 for values in empty.values())
+
+
+def test_a_clients_history_depends_on_its_own_rows_only() -> None:
+    """What lets an engine aggregate groups of clients apart (the Spark engine): on generated
+    tables, each half of the clients alone gets bit for bit the values of the whole."""
+    from credit_scoring.config import GenerateConfig
+    from credit_scoring.data.synthetic import generate_tables
+
+    split_payments = {"installments_payments": 1.5}  # payments per instalment, on average
+    tables = generate_tables(
+        GenerateConfig(n_train=600, n_test=100, seed=7, history_scales=split_payments)
+    )
+    side = {t: tables[t] for t in schema.HISTORY_TABLES}
+    whole = build_history_features(side, CONFIG)
+    clients = whole.index.to_numpy()
+    half = set(np.random.default_rng(0).choice(clients, len(clients) // 2, replace=False))
+    bureau = side["bureau"]
+    bureau_ids = set(bureau.loc[bureau[schema.CLIENT_ID].isin(half), "SK_ID_BUREAU"])
+    for chosen in (half, set(clients) - half):
+        ids = bureau_ids if chosen is half else set(bureau["SK_ID_BUREAU"]) - bureau_ids
+        part = {
+            t: frame[frame["SK_ID_BUREAU"].isin(ids)]
+            if t == "bureau_balance"
+            else frame[frame[schema.CLIENT_ID].isin(chosen)]
+            for t, frame in side.items()
+        }
+        alone = build_history_features(part, CONFIG)
+        pd.testing.assert_frame_equal(alone, whole.loc[alone.index], check_exact=True)
+    assert (
+        side["installments_payments"]
+        .duplicated(["SK_ID_PREV", "NUM_INSTALMENT_NUMBER", "NUM_INSTALMENT_VERSION"])
+        .any()
+    )  # split payments occur, so the order of their sum is tested

@@ -156,8 +156,15 @@ def read_table(
     path = require_output(path)
     if not arrow_strings:
         return pd.read_parquet(path, columns=columns)
+    return arrow_to_frame(pq.read_table(path, columns=columns))
+
+
+def arrow_to_frame(table: pa.Table) -> pd.DataFrame:
+    """An Arrow table as the frame the feature builders read: text as Arrow-backed strings,
+    integers with missing values as float64 (``table`` is consumed: its buffers are freed as
+    columns are converted)."""
     text = pd.StringDtype("pyarrow")
-    return pq.read_table(path, columns=columns).to_pandas(
+    return table.to_pandas(
         types_mapper={pa.string(): text, pa.large_string(): text}.get,
         split_blocks=True,
         self_destruct=True,

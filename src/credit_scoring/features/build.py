@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 
 import numpy as np
@@ -29,8 +29,21 @@ from credit_scoring.features.previous import previous_features
 logger = logging.getLogger(__name__)
 
 
+# The history aggregates, part by part: (the side tables a part reads, its function). Every
+# part is a per-client aggregate: a client's values depend on its own rows (in file order)
+# only, so any engine may compute a part on groups of clients (see credit_scoring.spark).
+HISTORY_PARTS: tuple[tuple[tuple[str, ...], Callable[..., pd.DataFrame]], ...] = (
+    (("bureau",), bureau_features),
+    (("bureau", "bureau_balance"), bureau_balance_features),
+    (("previous_application",), previous_features),
+    (("POS_CASH_balance",), pos_cash_features),
+    (("installments_payments",), installments_features),
+    (("credit_card_balance",), credit_card_features),
+)
+
+
 def _aggregate_history(tables: Mapping[str, pd.DataFrame], config: FeaturesConfig) -> pd.DataFrame:
-    """Run every table aggregate and outer-join them on SK_ID_CURR (counts filled with 0).
+    """Run every part of :data:`HISTORY_PARTS` on ``tables`` and combine them.
 
     Args:
         tables: side tables by Kaggle name (missing or empty ones allowed).
@@ -39,19 +52,28 @@ def _aggregate_history(tables: Mapping[str, pd.DataFrame], config: FeaturesConfi
     Returns:
         One float64 row per client seen in any side table, sorted by SK_ID_CURR.
     """
-    bureau = get_table(tables, "bureau")
-    parts = [
-        bureau_features(bureau, config),
-        bureau_balance_features(bureau, get_table(tables, "bureau_balance"), config),
-        previous_features(get_table(tables, "previous_application"), config),
-        pos_cash_features(get_table(tables, "POS_CASH_balance"), config),
-        installments_features(get_table(tables, "installments_payments"), config),
-        credit_card_features(get_table(tables, "credit_card_balance"), config),
-    ]
+    return combine_history(
+        [
+            function(*(get_table(tables, table) for table in part_tables), config)
+            for part_tables, function in HISTORY_PARTS
+        ]
+    )
+
+
+def combine_history(parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """Outer-join the parts' per-client frames (in :data:`HISTORY_PARTS` order) on SK_ID_CURR,
+    sort by it, fill the missing counts with 0; all columns float64."""
     history = pd.concat(parts, axis=1, join="outer").sort_index()
     history.index = history.index.astype("int64")
     history.index.name = CLIENT_ID
     return _fill_counts(history).astype("float64")
+
+
+@cache
+def part_columns(part: int, config: FeaturesConfig) -> tuple[str, ...]:
+    """The columns of part ``part`` of :data:`HISTORY_PARTS` (its output on empty tables)."""
+    part_tables, function = HISTORY_PARTS[part]
+    return tuple(function(*(get_table({}, table) for table in part_tables), config).columns)
 
 
 def _fill_counts(frame: pd.DataFrame) -> pd.DataFrame:

@@ -17,12 +17,16 @@ AMOUNT_TOLERANCE = 0.01
 
 
 def _instalment_codes(inst: pd.DataFrame) -> np.ndarray:
-    """One int64 code per (client, SK_ID_PREV, number, version) of each row (missing keys too)."""
+    """One int64 code per (client, SK_ID_PREV, number, version) of each row (missing keys too),
+    ordered as the key values are: a client's instalments sort the same way whatever other
+    clients the table holds (so a part of the table gives the client the same features)."""
     columns = (CLIENT_ID, *INSTALMENT_KEYS)
-    codes = [pd.factorize(inst[c].to_numpy(), use_na_sentinel=False)[0] for c in columns]
+    codes = [
+        pd.factorize(inst[c].to_numpy(), sort=True, use_na_sentinel=False)[0] for c in columns
+    ]
     sizes = [int(c.max()) + 1 if len(c) else 1 for c in codes]
     if float(np.prod(sizes, dtype=np.float64)) >= 2.0**62:  # combined key could overflow
-        return pd.MultiIndex.from_arrays(codes).factorize()[0].astype(np.int64)
+        return pd.MultiIndex.from_arrays(codes).factorize(sort=True)[0].astype(np.int64)
     key = np.zeros(len(inst), dtype=np.int64)
     for code, size in zip(codes, sizes, strict=True):
         key = key * size + code
@@ -45,7 +49,7 @@ def per_instalment(inst: pd.DataFrame) -> pd.DataFrame:
         due and no payment, i.e. a row with a date and a positive amount, was made).
     """
     codes = _instalment_codes(inst)
-    order = np.argsort(codes)  # runs of equal codes; their inner order does not matter
+    order = np.argsort(codes, kind="stable")  # runs of equal codes, each in file order
     codes = codes[order]
     starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]][: len(codes)])
 

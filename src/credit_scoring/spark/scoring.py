@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
 import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -29,6 +27,7 @@ from typing import Any
 
 from credit_scoring.data import schema
 from credit_scoring.modeling.pyfunc import OUTPUT
+from credit_scoring.spark.session import spark_session
 
 RESULT_TYPE = "probability double, decision string, threshold double"
 PARTITIONS = ("score_date", "decision")
@@ -50,27 +49,6 @@ class ScoringRun:
     refused: int
     started_at: str
     duration_seconds: float
-
-
-def spark_session(master: str = "local[2]", app_name: str = "credit-scoring", **conf: str) -> Any:
-    """A Spark session whose Python workers run this interpreter (so they import this package
-    and its pinned libraries); no web UI, Arrow transfers on, loopback driver in local mode."""
-    from pyspark.sql import SparkSession
-
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    builder = (
-        SparkSession.builder.master(master)
-        .appName(app_name)
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
-    )
-    if master.startswith("local"):
-        builder = builder.config("spark.driver.host", "127.0.0.1")
-    for key, value in conf.items():
-        builder = builder.config(key, value)
-    return builder.getOrCreate()
 
 
 def registered_version(model_uri: str, tracking_uri: str | None) -> tuple[str | None, str | None]:
