@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup spark repro test test-fast lint format params clean
+.PHONY: help setup spark repro test screenshots test-fast lint format params clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -48,6 +48,9 @@ repro: setup  ## run the whole DVC pipeline (embedded synthetic data by default)
 test: setup $(SPARK) lint  ## lint, then every test (pytest's "no tests" exit 5 counts as a failure)
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
+
+screenshots: setup  ## rerun the browser tests and replace the README's app screenshots
+	CREDIT_UPDATE_SCREENSHOTS=1 PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest tests/ui/test_ui.py -k screenshot
 
 test-fast: setup  ## the tests without the slow end-to-end runs
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest -m "not slow"

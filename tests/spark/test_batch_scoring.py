@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+from datetime import UTC, datetime
 
 import httpx
 import numpy as np
@@ -30,6 +31,10 @@ def batch(tiny_project, tmp_path_factory):
     """The command run once on the tiny project: (output folder, run record, stdout)."""
     folder = tmp_path_factory.mktemp("spark")
     root = tiny_project.root
+    # An earlier run today gave a decision this run does not give: its partition must go.
+    stale = folder / "scored" / f"score_date={datetime.now(UTC).date()}" / "decision=review"
+    stale.mkdir(parents=True)
+    pd.DataFrame({schema.CLIENT_ID: [1]}).to_parquet(stale / "part-00000.parquet")
     result = subprocess.run(
         [
             sys.executable,

@@ -711,14 +711,17 @@ def failure_evidence(page, tmp_path: Path) -> Iterator[None]:
 
 def save_screenshot(page, tmp_path: Path, target: Path) -> None:
     """Grow the window to the content (Streamlit scrolls inside its main block), then shoot the
-    whole page to ``target``."""
+    whole page; the committed ``target`` is replaced only with CREDIT_UPDATE_SCREENSHOTS=1
+    (``make screenshots``), so a test run leaves the working tree as it was."""
     height = page.evaluate(f"document.querySelector('{CONTENT}').scrollHeight")
     page.set_viewport_size({"width": 1440, "height": min(height + 80, 4000)})
     page.wait_for_timeout(1500)  # let plotly redraw at the new size
-    page.screenshot(path=str(tmp_path / target.name), full_page=True)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(tmp_path / target.name, target)
-    assert target.stat().st_size > 10_000
+    shot = tmp_path / target.name
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+    if os.environ.get("CREDIT_UPDATE_SCREENSHOTS") == "1":
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(shot, target)
 
 
 @pytest.mark.slow

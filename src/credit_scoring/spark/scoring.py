@@ -121,16 +121,20 @@ def run(
     tracking_uri: str | None = None,
 ) -> ScoringRun:
     """Score ``applications`` and write them to ``output`` partitioned by :data:`PARTITIONS`
-    (dynamic overwrite: a rerun the same day replaces the partitions it writes, other days stay);
-    return the run record."""
+    (a rerun the same day replaces that day's partitions, other days stay); return the run
+    record."""
     started, clock = datetime.now(UTC), time.perf_counter()
     scored, (name, version) = score_applications(
         spark, applications, model_uri, history, tracking_uri, started
     )
-    scored.write.mode("overwrite").partitionBy(*PARTITIONS).parquet(output)
-    written = spark.read.parquet(output).where(f"score_date = DATE '{started.date().isoformat()}'")
-    per_decision = written.groupBy("decision").count().collect()
+    scored = scored.persist()  # written, then counted: the model runs once
+    try:
+        scored.write.mode("overwrite").partitionBy(*PARTITIONS).parquet(output)
+        per_decision = scored.groupBy("decision").count().collect()
+    finally:
+        scored.unpersist()
     counts = {row["decision"]: row["count"] for row in per_decision}
+    drop_stale_partitions(spark, output, started.date().isoformat(), set(counts))
     return ScoringRun(
         model_uri=model_uri,
         model_name=name,
@@ -145,6 +149,28 @@ def run(
         started_at=started.isoformat(),
         duration_seconds=round(time.perf_counter() - clock, 3),
     )
+
+
+def drop_stale_partitions(spark: Any, output: str, day: str, decisions: set[str]) -> list[str]:
+    """Delete the ``decision=`` partitions of ``score_date=day`` that this run did not write.
+
+    The dynamic overwrite replaces only the partitions a run writes: without this, a rerun the
+    same day that refuses nobody would leave the earlier run's refusals beside its answers.
+    Works on any file system Spark writes (Hadoop FileSystem API). Returns the deleted names.
+    """
+    context = spark.sparkContext
+    hadoop = context._jvm.org.apache.hadoop.fs
+    day_path = hadoop.Path(f"{output.rstrip('/')}/score_date={day}")
+    system = day_path.getFileSystem(context._jsc.hadoopConfiguration())
+    if not system.exists(day_path):
+        return []
+    dropped = []
+    for status in system.listStatus(day_path):
+        partition = status.getPath().getName()
+        if partition.startswith("decision=") and partition[len("decision=") :] not in decisions:
+            system.delete(status.getPath(), True)
+            dropped.append(partition)
+    return dropped
 
 
 def main(argv: list[str] | None = None) -> None:
