@@ -8,7 +8,7 @@ reports/rejected/data_findings.csv and fails naming them.
 from pathlib import Path
 
 from credit_scoring.cli import run_stage
-from credit_scoring.config import load_params
+from credit_scoring.config import EngineConfig, load_params
 from credit_scoring.data.ingest import run_ingest
 
 
@@ -22,6 +22,7 @@ def main() -> None:
         reports,
         params["data"]["source"],
         params["ingest"]["fail_on_warnings"],
+        EngineConfig(**params["engine"]),
     )
     n_warnings = sum(f.severity == "warning" for f in result.findings)
     print(

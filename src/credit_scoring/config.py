@@ -62,11 +62,13 @@ class FeaturesConfig:
 
 @dataclass(frozen=True)
 class EngineConfig:
-    """Where the featurize stage computes the history aggregates (same features either way).
+    """Where ingest parses the raw CSVs and featurize computes the history aggregates (the
+    same tables and features either way).
 
     Attributes:
-        name: ``local`` (pandas, in the stage's process) or ``spark`` (Spark executors, see
-            :mod:`credit_scoring.spark.features`; needs the ``spark`` extra and Java 17+).
+        name: ``local`` (pandas and Arrow, in the stage's process) or ``spark`` (Spark tasks, see
+            :mod:`credit_scoring.spark.ingest` and :mod:`credit_scoring.spark.features`; needs
+            the ``spark`` extra and Java 17+).
         spark_master: the Spark master URL (``local[2]``, ``spark://host:7077``, ``yarn``,
             ``k8s://...``).
         spark_buckets: client groups per side table; a group's rows meet in one Python call

@@ -72,21 +72,22 @@ def test_spark_history_on_the_real_sample(spark, sample_dir, tmp_path):
 
 
 def test_dvc_repro_with_the_spark_engine_changes_no_output(tiny_project, tmp_path):
-    """``engine=spark`` on a copy of the tiny run: DVC reruns featurize only (its params
-    changed), its outputs hash the same, so no later stage reruns and the metrics are unchanged."""
+    """``engine=spark`` on a copy of the tiny run: DVC reruns ingest and featurize (their params
+    changed), their outputs hash the same, so no later stage reruns and the metrics are
+    unchanged."""
     root = tmp_path / "project"
     shutil.copytree(tiny_project.root, root, symlinks=True)
     project = Project(root, tiny_project.env | {"PYTHONPATH": str(root / "src")})
     metrics = (root / "reports" / "metrics.json").read_bytes()
     write_params(compose_params(root / "conf", ["experiment=tiny", "engine=spark"]),
                  root / "params.yaml")  # fmt: skip
-    status = project.run("dvc", "status", "featurize").stdout
-    assert re.search(r"modified:\s+engine", status), status
+    status = project.run("dvc", "status", "ingest", "featurize").stdout
+    assert len(re.findall(r"modified:\s+engine", status)) == 2, status
 
     result = project.run("dvc", "repro")
-    assert "Running stage 'featurize'" in result.stdout
+    assert "with Spark" in result.stderr + result.stdout  # the ingest's Spark reader
     assert "spark history part 6/6" in result.stderr + result.stdout
     ran = [line for line in result.stdout.splitlines() if line.startswith("Running stage")]
-    assert ran == ["Running stage 'featurize':"], ran
+    assert ran == ["Running stage 'ingest':", "Running stage 'featurize':"], ran
     assert (root / "reports" / "metrics.json").read_bytes() == metrics
     assert json.loads(project.run("dvc", "status", "--json").stdout) == {}

@@ -5,13 +5,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
 
 from credit_scoring.cli import write_json
+from credit_scoring.config import EngineConfig
 from credit_scoring.data import schema
 from credit_scoring.data.io import (
     RawDataError,
@@ -29,6 +30,9 @@ from credit_scoring.data.validate import (
 )
 
 logger = logging.getLogger(__name__)
+
+# Reads one raw table: (path, table name) -> the raw frame (read_raw_table or an engine's).
+TableReader = Callable[[Path, str], pd.DataFrame]
 
 
 @dataclass
@@ -55,7 +59,7 @@ class IngestResult:
 
 
 def _validated_tables(
-    raw_dir: Path, result: IngestResult
+    raw_dir: Path, result: IngestResult, reader: TableReader = read_raw_table
 ) -> Iterator[tuple[str, str, pd.DataFrame]]:
     """Read and validate the tables one by one: yield (table, file, typed frame).
 
@@ -72,7 +76,7 @@ def _validated_tables(
     for table in schema.TABLES:
         path = files[table]
         try:
-            raw = read_raw_table(path, table)
+            raw = reader(path, table)
         except RawDataError as exc:
             result.findings.append(Finding("error", str(path), "", str(exc), 0))
             continue
@@ -109,7 +113,10 @@ def ingest_tables(raw_dir: Path) -> IngestResult:
 
 
 def ingest_to_parquet(
-    raw_dir: Path, out_dir: Path, fail_on_warnings: bool = False
+    raw_dir: Path,
+    out_dir: Path,
+    fail_on_warnings: bool = False,
+    reader: TableReader = read_raw_table,
 ) -> IngestResult:
     """Validate the tables of ``raw_dir`` and write them to ``out_dir/<table>.parquet``.
 
@@ -125,7 +132,7 @@ def ingest_to_parquet(
     staging = out_dir.with_name(out_dir.name + ".incoming")
     shutil.rmtree(staging, ignore_errors=True)
     result, keys, files = IngestResult(), {}, {}
-    for table, file, frame in _validated_tables(raw_dir, result):
+    for table, file, frame in _validated_tables(raw_dir, result, reader):
         write_table(frame, staging / f"{table}.parquet")
         keys[table], files[table] = _link_columns(table, frame), file
         del frame
@@ -141,17 +148,33 @@ def ingest_to_parquet(
 
 
 def run_ingest(
-    raw_dir: Path, interim_dir: Path, reports_dir: Path, source: str, fail_on_warnings: bool
+    raw_dir: Path,
+    interim_dir: Path,
+    reports_dir: Path,
+    source: str,
+    fail_on_warnings: bool,
+    engine: EngineConfig | None = None,
 ) -> IngestResult:
     """The ingest stage: validate ``raw_dir``, write the tables and the reports, or nothing.
 
     On success the tables replace ``interim_dir`` and ``reports_dir`` gets data_findings.csv,
     data_manifest.json and data_quality.json. When a finding stops the stage, nothing there is
     replaced: every finding goes to ``reports_dir/rejected/data_findings.csv`` and
-    :class:`~credit_scoring.data.validate.ValidationError` is raised.
+    :class:`~credit_scoring.data.validate.ValidationError` is raised. With a Spark ``engine``
+    the CSVs are parsed by Spark tasks (:mod:`credit_scoring.spark.ingest`; the same tables).
     """
     reports_dir = Path(reports_dir)
-    result = ingest_to_parquet(raw_dir, interim_dir, fail_on_warnings)
+    if engine is not None and engine.name == "spark":
+        from credit_scoring.spark.ingest import spark_reader
+        from credit_scoring.spark.session import engine_session
+
+        spark = engine_session(engine, "credit-scoring-ingest")
+        try:
+            result = ingest_to_parquet(raw_dir, interim_dir, fail_on_warnings, spark_reader(spark))
+        finally:
+            spark.stop()
+    else:
+        result = ingest_to_parquet(raw_dir, interim_dir, fail_on_warnings)
     stopping = stopping_findings(result.findings, fail_on_warnings)
     if any(f.severity == "error" for f in stopping):
         rejected = reports_dir / "rejected" / "data_findings.csv"

@@ -77,6 +77,43 @@ def read_raw_table(path: Path, table: str) -> pd.DataFrame:
     return frame
 
 
+def arrow_csv_options(
+    header: list[str], categorical: set[str], on_invalid_row: Any = None
+) -> tuple[pacsv.ReadOptions, pacsv.ParseOptions, pacsv.ConvertOptions]:
+    """The Arrow CSV options of the raw tables: categorical columns as text, the cells pandas
+    reads as missing as null, block by block; ``on_invalid_row`` sees each ragged row."""
+    convert = pacsv.ConvertOptions(
+        column_types={c: pa.string() for c in header if c in categorical},
+        strings_can_be_null=True,
+        null_values=PANDAS_NA_VALUES,
+    )
+    parse = pacsv.ParseOptions(invalid_row_handler=on_invalid_row)
+    return pacsv.ReadOptions(block_size=ARROW_BLOCK_BYTES), parse, convert
+
+
+def keeps_arrow_types(schema: pa.Schema, header: list[str], categorical: set[str]) -> bool:
+    """Whether Arrow's parse gives the columns pandas would (numbers int64 / float64 / all
+    empty, text only in categorical columns, the header's names unchanged)."""
+    numeric = (pa.types.is_int64, pa.types.is_float64, pa.types.is_null)
+    return schema.names == header and all(
+        field.name in categorical or any(is_type(field.type) for is_type in numeric)
+        for field in schema
+    )
+
+
+def raw_arrow_frame(arrow: pa.Table) -> pd.DataFrame:
+    """A raw table parsed by Arrow as the frame pandas would read: all-empty columns float64
+    NaN, text as Arrow-backed strings."""
+    for i, field in enumerate(arrow.schema):
+        if pa.types.is_null(field.type):
+            arrow = arrow.set_column(i, field.name, arrow.column(i).cast(pa.float64()))
+    return arrow.to_pandas(
+        types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get,
+        split_blocks=True,
+        self_destruct=True,
+    )
+
+
 def _read_with_arrow(
     path: Path, header: list[str], categorical: set[str]
 ) -> tuple[pd.DataFrame | None, bool]:
@@ -93,38 +130,19 @@ def _read_with_arrow(
         ragged.append(row.actual_columns)
         return "skip"
 
-    options = pacsv.ConvertOptions(
-        column_types={c: pa.string() for c in header if c in categorical},
-        strings_can_be_null=True,
-        null_values=PANDAS_NA_VALUES,
-    )
-    parse = pacsv.ParseOptions(invalid_row_handler=skip_and_count)
+    read, parse, convert = arrow_csv_options(header, categorical, skip_and_count)
     try:  # block by block: the CSV text is not all in memory with the parsed table
-        read = pacsv.ReadOptions(block_size=ARROW_BLOCK_BYTES)
         reader = pacsv.open_csv(
-            path, read_options=read, parse_options=parse, convert_options=options
+            path, read_options=read, parse_options=parse, convert_options=convert
         )
         arrow = reader.read_all()
     except (pa.ArrowInvalid, UnicodeDecodeError):  # e.g. text after a first block of numbers
         return None, bool(ragged)
     if ragged:
         return None, True
-    numeric = (pa.types.is_int64, pa.types.is_float64, pa.types.is_null)
-    as_pandas = all(
-        field.name in categorical or any(is_type(field.type) for is_type in numeric)
-        for field in arrow.schema
-    )
-    if not as_pandas or arrow.column_names != header:
+    if not keeps_arrow_types(arrow.schema, header, categorical):
         return None, False
-    for i, field in enumerate(arrow.schema):  # all empty: float64 NaN, as pandas reads it
-        if pa.types.is_null(field.type):
-            arrow = arrow.set_column(i, field.name, arrow.column(i).cast(pa.float64()))
-    frame = arrow.to_pandas(
-        types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get,
-        split_blocks=True,
-        self_destruct=True,
-    )
-    return frame, False
+    return raw_arrow_frame(arrow), False
 
 
 def write_table(frame: pd.DataFrame, path: Path) -> None:

@@ -17,9 +17,10 @@ def history_by_engine(engine: EngineConfig, interim: Path, config: FeaturesConfi
     folder ``interim`` (parquet), computed by ``engine``: pandas reading one table at a time, or
     Spark (:mod:`credit_scoring.spark.features`; the same frame)."""
     if engine.name == "spark":
-        from credit_scoring.spark.features import engine_session, spark_history_features
+        from credit_scoring.spark.features import spark_history_features
+        from credit_scoring.spark.session import engine_session
 
-        spark = engine_session(engine)
+        spark = engine_session(engine, "credit-scoring-featurize")
         try:
             uri = str(Path(interim).resolve())
             return spark_history_features(spark, uri, config, engine.spark_buckets)

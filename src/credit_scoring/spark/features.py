@@ -38,6 +38,7 @@ from credit_scoring.features.build import (
     part_columns,
 )
 from credit_scoring.features.common import CLIENT_ID, COUNT_SUFFIX, get_table
+from credit_scoring.spark.session import engine_session
 
 logger = logging.getLogger(__name__)
 
@@ -182,27 +183,12 @@ def write_history(
     return spark.read.parquet(output_uri).count()
 
 
-def engine_session(engine: EngineConfig) -> Any:
-    """The Spark session an engine config asks for (shuffle partitions = its buckets)."""
-    from credit_scoring.spark.session import spark_session
-
-    try:
-        import pyspark  # noqa: F401
-    except ImportError as exc:
-        raise RuntimeError(
-            "engine=spark needs pyspark (the `spark` extra): run `make spark`, or "
-            "`pip install -r requirements-spark.lock`; Java 17+ must be on PATH"
-        ) from exc
-    conf = {"spark.sql.shuffle.partitions": str(engine.spark_buckets)} | engine.spark_conf
-    return spark_session(engine.spark_master, "credit-scoring-featurize", **conf)
-
-
 def main(argv: list[str] | None = None) -> None:
     """CLI: the history aggregates of a folder of side tables, computed and written by Spark."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tables", required=True, help="folder (URI) of <table>.parquet files")
     parser.add_argument("--output", required=True, help="parquet folder (URI) to write")
-    parser.add_argument("--master", default=EngineConfig.spark_master)
+    parser.add_argument("--master", default="", help="default: spark-submit's, else local")
     parser.add_argument("--buckets", type=int, default=EngineConfig.spark_buckets)
     parser.add_argument("--recent-months", type=int, default=FeaturesConfig.recent_months)
     parser.add_argument("--recent-days", type=int, default=FeaturesConfig.recent_days)

@@ -6,17 +6,20 @@ import os
 import sys
 from typing import Any
 
+from credit_scoring.config import EngineConfig
+
 
 def spark_session(master: str = "local[2]", app_name: str = "credit-scoring", **conf: str) -> Any:
     """A Spark session whose Python workers run this interpreter (so they import this package
     and its pinned libraries); no web UI or console progress bar, Arrow transfers on, loopback
-    driver in local mode. ``conf``: extra Spark settings (e.g. ``spark.driver.memory``)."""
+    driver in local mode. ``master`` "" keeps the one ``spark-submit`` gives. ``conf``: extra
+    Spark settings (e.g. ``spark.driver.memory``)."""
     from pyspark.sql import SparkSession
 
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    builder = SparkSession.builder.master(master) if master else SparkSession.builder
     builder = (
-        SparkSession.builder.master(master)
-        .appName(app_name)
+        builder.appName(app_name)
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
@@ -28,3 +31,16 @@ def spark_session(master: str = "local[2]", app_name: str = "credit-scoring", **
     for key, value in conf.items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
+
+
+def engine_session(engine: EngineConfig, app_name: str = "credit-scoring") -> Any:
+    """The Spark session an engine config asks for (shuffle partitions = its buckets)."""
+    try:
+        import pyspark  # noqa: F401
+    except ImportError as exc:
+        raise RuntimeError(
+            "engine=spark needs pyspark (the `spark` extra): run `make spark`, or "
+            "`pip install -r requirements-spark.lock`; Java 17+ must be on PATH"
+        ) from exc
+    conf = {"spark.sql.shuffle.partitions": str(engine.spark_buckets)} | engine.spark_conf
+    return spark_session(engine.spark_master, app_name, **conf)
