@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from credit_scoring.config import EngineConfig, FeaturesConfig
+from credit_scoring.config import FeaturesConfig
 from credit_scoring.data import schema
 from credit_scoring.data.ingest import ingest_to_parquet
 from credit_scoring.data.io import ParquetTables
@@ -25,19 +25,11 @@ pytestmark = [
 pytest.importorskip("pyspark", reason="pyspark not installed (make test installs it)")
 
 from credit_scoring.spark.features import (  # noqa: E402 (after the skip: needs pyspark)
-    engine_session,
     spark_history_features,
     write_history,
 )
 
 CONFIG = FeaturesConfig()
-
-
-@pytest.fixture(scope="module")
-def spark():
-    session = engine_session(EngineConfig(name="spark", spark_buckets=4))
-    yield session
-    session.stop()
 
 
 def local_history(interim) -> pd.DataFrame:

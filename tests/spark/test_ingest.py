@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from credit_scoring.config import EngineConfig
 from credit_scoring.data import io
 from credit_scoring.data.ingest import ingest_to_parquet
 from credit_scoring.data.validate import ValidationError, raise_on_errors
@@ -20,16 +19,8 @@ pytestmark = [
 pytest.importorskip("pyspark", reason="pyspark not installed (make test installs it)")
 
 from credit_scoring.spark.ingest import byte_ranges, range_lines, spark_reader  # noqa: E402
-from credit_scoring.spark.session import engine_session  # noqa: E402
 
 RANGE_BYTES = 64 << 10  # small ranges, so every table of the tiny run is cut in several
-
-
-@pytest.fixture(scope="module")
-def spark():
-    session = engine_session(EngineConfig(name="spark"))
-    yield session
-    session.stop()
 
 
 def both_engines(spark, raw: Path, out: Path):
@@ -71,18 +62,6 @@ def test_spark_ingest_of_the_real_sample(spark, sample_dir, tmp_path):
     assert_same_ingest(local, by_spark, tmp_path)
 
 
-def corrupt(raw: Path, tmp_path: Path, table: str, line: int, edit) -> Path:
-    """A copy of ``raw`` whose ``table`` has line ``line`` (1-based) replaced by
-    ``edit(line bytes)``."""
-    folder = tmp_path / "raw"
-    shutil.copytree(raw, folder)
-    path = folder / f"{table}.csv"
-    lines = path.read_bytes().split(b"\n")
-    lines[line - 1] = edit(lines[line - 1])
-    path.write_bytes(b"\n".join(lines))
-    return folder
-
-
 def set_field(position: int, value: bytes):
     """An edit of a CSV line that replaces its field ``position`` with ``value``."""
 
@@ -94,33 +73,32 @@ def set_field(position: int, value: bytes):
     return edit
 
 
-@pytest.mark.parametrize(
-    ("table", "edit", "problem"),
-    [
-        pytest.param(
-            "installments_payments", lambda row: row + b",1", "ragged row", id="ragged-row"
-        ),
-        pytest.param("bureau", set_field(2, b"Activ\xe9"), "not UTF-8", id="not-utf8"),
-        pytest.param(
-            "bureau_balance", set_field(1, b"-1.5"), "fraction in an integer", id="fraction"
-        ),
-    ],
+# One break per file, each on a line past the first block: (table, edit, expected error).
+BREAKS = (
+    ("installments_payments", lambda row: row + b",1", "ragged row"),
+    ("bureau", set_field(2, b"Activ\xe9"), "not UTF-8"),
+    ("bureau_balance", set_field(1, b"-1.5"), "fraction in an integer"),
 )
-def test_a_broken_file_gets_the_local_findings(
-    spark, tiny_project, tmp_path, monkeypatch, caplog, table, edit, problem
-):
-    """A line past the first block breaks the file (Arrow infers the types from a 64 KB first
-    block here, so the break is in a later Spark range): that range fails, the file goes to the
-    single-machine reader, and the findings are the local engine's."""
+
+
+def test_broken_files_get_the_local_findings(spark, tiny_project, tmp_path, monkeypatch, caplog):
+    """Arrow infers the types from a 64 KB first block here, so each break is in a later
+    Spark range: that range fails, the file goes to the single-machine reader, and the
+    findings are the local engine's."""
     monkeypatch.setattr(io, "ARROW_BLOCK_BYTES", 64 << 10)
-    raw = tiny_project.root / "data" / "synthetic"
-    lines = (raw / f"{table}.csv").read_bytes().count(b"\n")
-    folder = corrupt(raw, tmp_path, table, line=lines - 5, edit=edit)
+    folder = tmp_path / "raw"
+    shutil.copytree(tiny_project.root / "data" / "synthetic", folder)
+    for table, edit, _ in BREAKS:
+        path = folder / f"{table}.csv"
+        lines = path.read_bytes().split(b"\n")
+        lines[-6] = edit(lines[-6])
+        path.write_bytes(b"\n".join(lines))
     with caplog.at_level(logging.INFO, logger="credit_scoring.spark.ingest"):
         local, by_spark = both_engines(spark, folder, tmp_path)
-    assert f"{table}.csv: not clean" in caplog.text  # a Spark range failed, not the first block
-    errors = [f for f in local.findings if f.severity == "error"]
-    assert errors and table in errors[0].file and problem in str(errors[0]), errors
+    errors = [str(f) for f in local.findings if f.severity == "error"]
+    for table, _, problem in BREAKS:
+        assert f"{table}.csv: not clean" in caplog.text  # a Spark range failed
+        assert any(table in error and problem in error for error in errors), (table, errors)
     assert by_spark.findings == local.findings
     with pytest.raises(ValidationError):
         raise_on_errors(by_spark.findings)
