@@ -166,13 +166,10 @@ def run_ingest(
     reports_dir = Path(reports_dir)
     if engine is not None and engine.name == "spark":
         from credit_scoring.spark.ingest import spark_reader
-        from credit_scoring.spark.session import engine_session
+        from credit_scoring.spark.session import engine_spark
 
-        spark = engine_session(engine, "credit-scoring-ingest")
-        try:
+        with engine_spark(engine, "credit-scoring-ingest") as spark:
             result = ingest_to_parquet(raw_dir, interim_dir, fail_on_warnings, spark_reader(spark))
-        finally:
-            spark.stop()
     else:
         result = ingest_to_parquet(raw_dir, interim_dir, fail_on_warnings)
     stopping = stopping_findings(result.findings, fail_on_warnings)

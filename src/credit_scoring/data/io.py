@@ -107,11 +107,16 @@ def raw_arrow_frame(arrow: pa.Table) -> pd.DataFrame:
     for i, field in enumerate(arrow.schema):
         if pa.types.is_null(field.type):
             arrow = arrow.set_column(i, field.name, arrow.column(i).cast(pa.float64()))
-    return arrow.to_pandas(
-        types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get,
-        split_blocks=True,
-        self_destruct=True,
-    )
+    return arrow_to_frame(arrow)
+
+
+class RaggedRows(list):
+    """An Arrow ``invalid_row_handler`` that skips each row with another number of fields than
+    the header and keeps its field count (the list is the ragged rows seen)."""
+
+    def __call__(self, row: Any) -> str:
+        self.append(row.actual_columns)
+        return "skip"
 
 
 def _read_with_arrow(
@@ -124,13 +129,8 @@ def _read_with_arrow(
     a non-categorical column that is not all numbers (in the first block or after), or a
     header pandas renames.
     """
-    ragged: list[int] = []
-
-    def skip_and_count(row: Any) -> str:
-        ragged.append(row.actual_columns)
-        return "skip"
-
-    read, parse, convert = arrow_csv_options(header, categorical, skip_and_count)
+    ragged = RaggedRows()
+    read, parse, convert = arrow_csv_options(header, categorical, ragged)
     try:  # block by block: the CSV text is not all in memory with the parsed table
         reader = pacsv.open_csv(
             path, read_options=read, parse_options=parse, convert_options=convert

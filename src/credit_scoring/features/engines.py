@@ -18,13 +18,10 @@ def history_by_engine(engine: EngineConfig, interim: Path, config: FeaturesConfi
     Spark (:mod:`credit_scoring.spark.features`; the same frame)."""
     if engine.name == "spark":
         from credit_scoring.spark.features import spark_history_features
-        from credit_scoring.spark.session import engine_session
+        from credit_scoring.spark.session import engine_spark
 
-        spark = engine_session(engine, "credit-scoring-featurize")
-        try:
+        with engine_spark(engine, "credit-scoring-featurize") as spark:
             uri = str(Path(interim).resolve())
             return spark_history_features(spark, uri, config, engine.spark_buckets)
-        finally:
-            spark.stop()
     # One side table in memory at a time: each is read, aggregated and dropped.
     return build_history_features(ParquetTables(interim, schema.HISTORY_TABLES), config)

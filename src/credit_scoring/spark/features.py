@@ -38,7 +38,7 @@ from credit_scoring.features.build import (
     part_columns,
 )
 from credit_scoring.features.common import CLIENT_ID, COUNT_SUFFIX, get_table
-from credit_scoring.spark.session import engine_session
+from credit_scoring.spark.session import engine_spark
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +58,9 @@ def read_side_table(spark: Any, tables_uri: str, table: str) -> Any:
     )
 
 
-def _bucketed(frames: list[Any], tables: tuple[str, ...], parent: Any, buckets: int) -> list[Any]:
+def _bucketed(
+    frames: list[Any], tables: tuple[str, ...], parent: Any | None, buckets: int
+) -> list[Any]:
     """Add the bucket of each row: its client's hash, or for a table without SK_ID_CURR
     (bureau_balance) its parent row's client, through its link key to ``parent`` (the part's
     first table, read again: a self-join would be ambiguous); rows without a parent are
@@ -122,7 +124,7 @@ def history_parts(
         names = part_columns(index, config)
         result_schema = ", ".join([f"`{CLIENT_ID}` long", *(f"`{n}` double" for n in names)])
         read = [read_side_table(spark, tables_uri, table) for table in tables]
-        parent = read_side_table(spark, tables_uri, tables[0])
+        parent = read_side_table(spark, tables_uri, tables[0]) if len(tables) > 1 else None
         frames = _bucketed(read, tables, parent, buckets)
         udf = _part_udf(function, tables, names, config)
         grouped = [frame.groupBy(BUCKET) for frame in frames]
@@ -196,11 +198,9 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     config = FeaturesConfig(recent_months=args.recent_months, recent_days=args.recent_days)
     engine = EngineConfig(name="spark", spark_master=args.master, spark_buckets=args.buckets)
-    spark, start = engine_session(engine), time.perf_counter()
-    try:
+    start = time.perf_counter()
+    with engine_spark(engine) as spark:
         clients = write_history(spark, args.tables, args.output, config, args.buckets)
-    finally:
-        spark.stop()
     print(
         f"history aggregates of {clients} clients from {args.tables} -> {args.output} "
         f"in {time.perf_counter() - start:.1f} s"

@@ -32,6 +32,7 @@ import pyarrow.csv as pacsv
 from credit_scoring.data import schema
 from credit_scoring.data.csv_lines import read_header
 from credit_scoring.data.io import (
+    RaggedRows,
     arrow_csv_options,
     keeps_arrow_types,
     raw_arrow_frame,
@@ -94,13 +95,8 @@ def parse_range(
 ) -> tuple[bytes | None, str]:
     """One Spark task: the range's lines parsed with ``types`` and the reader's options, as
     Arrow IPC bytes; ``(None, why)`` when they do not parse cleanly."""
-    ragged: list[int] = []
-
-    def skip_and_count(row: Any) -> str:
-        ragged.append(row.actual_columns)
-        return "skip"
-
-    read, parse, convert = arrow_csv_options(header, set(), skip_and_count)
+    ragged = RaggedRows()
+    read, parse, convert = arrow_csv_options(header, set(), ragged)
     read.column_names = header
     convert.column_types = {field.name: field.type for field in types}
     try:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from credit_scoring.config import EngineConfig
@@ -44,3 +46,13 @@ def engine_session(engine: EngineConfig, app_name: str = "credit-scoring") -> An
         ) from exc
     conf = {"spark.sql.shuffle.partitions": str(engine.spark_buckets)} | engine.spark_conf
     return spark_session(engine.spark_master, app_name, **conf)
+
+
+@contextmanager
+def engine_spark(engine: EngineConfig, app_name: str = "credit-scoring") -> Iterator[Any]:
+    """:func:`engine_session` for the time of a ``with`` block, stopped after it."""
+    spark = engine_session(engine, app_name)
+    try:
+        yield spark
+    finally:
+        spark.stop()
