@@ -13,6 +13,10 @@ from credit_scoring.tabular import json_scalar, sample_rows
     ("value", "expected"),
     [
         (np.float32(1.5), 1.5),
+        (np.float64(2.5), 2.5),
+        (np.float64(-np.inf), None),
+        (2.5, 2.5),
+        (math.nan, None),
         (np.int64(3), 3),
         (np.bool_(True), True),
         (np.nan, None),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Mapping
 from typing import Any
@@ -35,6 +36,11 @@ def sample_rows(frame: pd.DataFrame, n_rows: int | None, seed: int) -> pd.DataFr
 def json_scalar(value: Any) -> Any:
     """A scalar as plain JSON: numpy numbers as bool/int/float, NaN/NA/inf as None, anything
     else as str."""
+    kind = type(value)
+    if kind is float or kind is np.float64:  # the common cases first (a reason per feature)
+        return float(value) if math.isfinite(value) else None
+    if kind is str:
+        return value
     if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
         return None
     if isinstance(value, bool | np.bool_):

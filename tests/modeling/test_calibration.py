@@ -46,6 +46,16 @@ def test_calibrators_repair_a_monotone_distortion(overconfident, method):
     assert np.all(np.diff(calibrated[order]) >= -1e-12)
 
 
+def test_platt_maps_exactly_as_its_logistic_regression(overconfident):
+    """The closed-form Platt map gives LogisticRegression.predict_proba's numbers bit for bit
+    (the served probability must not move when the fast path replaces the sklearn call)."""
+    y, score, _ = overconfident
+    calibrator = ProbabilityCalibrator("platt").fit(score, y)
+    log_odds = np.log(np.clip(score, 1e-6, 1 - 1e-6) / (1 - np.clip(score, 1e-6, 1 - 1e-6)))
+    expected = calibrator.model_.predict_proba(log_odds[:, None])[:, 1]
+    assert np.array_equal(calibrator.transform(score), np.clip(expected, 1e-6, 1 - 1e-6))
+
+
 def test_the_method_is_chosen_by_cross_fitted_log_loss(overconfident):
     y, score, _ = overconfident
     folds = make_folds(y, 5, seed=0)

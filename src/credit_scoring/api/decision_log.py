@@ -10,10 +10,14 @@ instead of losing rows.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
-from dataclasses import asdict, dataclass
+import queue
+import threading
+from concurrent.futures import Future
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -43,6 +47,8 @@ from credit_scoring.data import schema
 logger = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Most request batches one commit carries (bounds a transaction's size and a caller's wait).
+MAX_GROUP_BATCHES = 256
 
 metadata = MetaData()
 decisions = Table(
@@ -88,7 +94,7 @@ class SameDecisionError(ValueError):
     """The override asks for the decision already in force."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DecisionRecord:
     """One logged decision (a row of the ``decisions`` table, without its id)."""
 
@@ -106,14 +112,30 @@ class DecisionRecord:
     application: str
 
 
+@dataclass(frozen=True)
+class _Batch:
+    """Rows submitted together and the future of their commit."""
+
+    rows: list[dict[str, Any]]
+    done: Future[None]
+
+
+def _row(record: DecisionRecord) -> dict[str, Any]:
+    """A record as the ``decisions`` row to insert (``dataclasses.asdict`` deep-copies)."""
+    return {name: getattr(record, name) for name in RECORD_FIELDS}
+
+
+RECORD_FIELDS = tuple(f.name for f in fields(DecisionRecord))
+
+
 def canonical_json(value: Any) -> str:
     """Deterministic compact JSON (sorted keys, no NaN) of a request input."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
-def input_hash(value: Any) -> str:
-    """SHA-256 (hex) of the canonical JSON of ``value``."""
-    return hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()
+def text_hash(text: str) -> str:
+    """SHA-256 (hex) of ``text`` (UTF-8): the ``input_hash`` of a canonical JSON request."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -138,19 +160,79 @@ def make_engine(database_url: str) -> Engine:
 
 
 class DecisionLog:
-    """Writes decisions to the ``decisions`` table (created when missing)."""
+    """Writes decisions to the ``decisions`` table (created when missing) by group commit.
+
+    One writer thread takes every batch of records submitted since its last commit and inserts
+    them in one transaction: under concurrent requests one commit carries many decisions, and
+    a caller is answered only once its own rows are committed (a decision is never answered
+    before it is logged). A transaction that fails is retried batch by batch, so a bad batch
+    fails only its own caller.
+    """
 
     def __init__(self, database_url: str) -> None:
-        """Connect to ``database_url`` and create the table if needed."""
+        """Connect to ``database_url``, create the table if needed, start the writer."""
         self.engine = make_engine(database_url)
         metadata.create_all(self.engine)
+        self._pending: queue.SimpleQueue[_Batch | None] = queue.SimpleQueue()
+        self._writer = threading.Thread(target=self._write_loop, name="decision-log", daemon=True)
+        self._writer.start()
         logger.info("decision log at %s", self.engine.url.render_as_string(hide_password=True))
 
+    def submit(self, records: list[DecisionRecord]) -> Future[None]:
+        """Queue ``records`` for the next commit; the future is done once they are committed
+        (all or none) and fails with the database's error otherwise."""
+        done: Future[None] = Future()
+        if not records:
+            done.set_result(None)
+        elif not self._writer.is_alive():
+            done.set_exception(RuntimeError("decision log closed"))
+        else:
+            self._pending.put(_Batch([_row(record) for record in records], done))
+        return done
+
     def record(self, records: list[DecisionRecord]) -> None:
-        """Insert ``records`` in one transaction (all or none)."""
-        if records:
-            with self.engine.begin() as connection:
-                connection.execute(insert(decisions), [asdict(r) for r in records])
+        """Insert ``records`` in one transaction (all or none); return once committed."""
+        self.submit(records).result()
+
+    async def record_async(self, records: list[DecisionRecord]) -> None:
+        """:meth:`record` without blocking the event loop while the commit is pending."""
+        await asyncio.wrap_future(self.submit(records))
+
+    def _write_loop(self) -> None:
+        """Commit what is queued, batch after batch, until :meth:`close`."""
+        while True:
+            first = self._pending.get()
+            if first is None:
+                return
+            batches = [first]
+            while len(batches) < MAX_GROUP_BATCHES:
+                try:
+                    batch = self._pending.get_nowait()
+                except queue.Empty:
+                    break
+                if batch is None:
+                    self._commit(batches)
+                    return
+                batches.append(batch)
+            self._commit(batches)
+
+    def _commit(self, batches: list[_Batch]) -> None:
+        """Insert ``batches`` in one transaction; when it fails, each in its own."""
+        try:
+            self._insert([row for batch in batches for row in batch.rows])
+        except Exception as exc:
+            if len(batches) == 1:
+                batches[0].done.set_exception(exc)
+                return
+            for batch in batches:
+                self._commit([batch])
+            return
+        for batch in batches:
+            batch.done.set_result(None)
+
+    def _insert(self, rows: list[dict[str, Any]]) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(insert(decisions), rows)
 
     def decision(self, request_id: str) -> dict[str, Any] | None:
         """The logged decision ``request_id`` (without its application JSON), or None."""
@@ -217,7 +299,10 @@ class DecisionLog:
             return int(connection.execute(select(func.count()).select_from(decisions)).scalar())
 
     def close(self) -> None:
-        """Release the connections."""
+        """Commit what is queued, stop the writer and release the connections."""
+        if self._writer.is_alive():
+            self._pending.put(None)
+            self._writer.join()
         self.engine.dispose()
 
 

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
+import sys
 import time
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,7 +25,12 @@ import numpy as np
 import pandas as pd
 
 from credit_scoring.api.checks import application_warnings
-from credit_scoring.api.decision_log import DecisionLog, DecisionRecord, canonical_json, input_hash
+from credit_scoring.api.decision_log import (
+    DecisionLog,
+    DecisionRecord,
+    canonical_json,
+    text_hash,
+)
 from credit_scoring.api.model_loader import LoadedModel
 from credit_scoring.api.schemas import PredictRequest
 from credit_scoring.api.stores import HistoryStore
@@ -30,19 +38,35 @@ from credit_scoring.config import FeaturesConfig
 from credit_scoring.data import schema
 from credit_scoring.features import build_history_features, feature_matrix
 from credit_scoring.features.application import PROTECTED_FEATURES, conform_records
-from credit_scoring.features.build import build_feature_columns
+from credit_scoring.features.build import build_feature_columns, history_block
 from credit_scoring.modeling import counterfactual
 from credit_scoring.modeling.counterfactual import CounterfactualConfig
 from credit_scoring.modeling.decision import GRANTED, decide
 from credit_scoring.modeling.fast_preprocess import fast_preprocessor
 from credit_scoring.modeling.served import default_probability
-from credit_scoring.tabular import json_scalar
 
 logger = logging.getLogger(__name__)
 
 CLIENT_ID = schema.CLIENT_ID
 # Keys renumbered per request so that the rows of different requests never mix in a batch.
 RENUMBERED_KEYS = (schema.BUREAU_ID, schema.PREVIOUS_ID)
+
+
+@dataclass
+class Scored:
+    """Scored requests before their answers are returned.
+
+    Attributes:
+        responses: one answer per request.
+        records: their decision-log rows.
+        applications: the applications' fields (None where not given).
+        history: their history aggregates, one row per request (None: nobody has any).
+    """
+
+    responses: list[dict[str, Any]]
+    records: list[DecisionRecord]
+    applications: list[dict[str, Any]]
+    history: np.ndarray | None
 
 
 class DecisionLogError(RuntimeError):
@@ -128,6 +152,28 @@ class ScoringService:
         Raises:
             DecisionLogError: when the decisions cannot be logged.
         """
+        scored = self.decide(requests)
+        try:
+            self.decision_log.record(scored.records)
+        except Exception as exc:
+            raise self._log_error(scored) from exc
+        return self.finish(scored, what_if)
+
+    async def score_async(
+        self, requests: list[PredictRequest], what_if: bool = False
+    ) -> list[dict[str, Any]]:
+        """:meth:`score` for an event loop: scores in the loop's thread (no thread hop) and
+        awaits the commit of the decisions, so that other requests are scored meanwhile and
+        share that commit."""
+        scored = self.decide(requests)
+        try:
+            await self.decision_log.record_async(scored.records)
+        except Exception as exc:
+            raise self._log_error(scored) from exc
+        return self.finish(scored, what_if)
+
+    def decide(self, requests: list[PredictRequest]) -> Scored:
+        """Probability, decision and reasons of each request, and its decision-log row."""
         start = time.perf_counter()
         # Rows are keyed by position (SK_ID_CURR may be absent or repeated in a batch).
         history, sources = self.history_features(requests)
@@ -138,36 +184,44 @@ class ScoringService:
         reasons, explain_warning = self._reasons(columns, transformed)
         latency_ms = (time.perf_counter() - start) * 1000.0
         now = datetime.now(UTC)
+        model = self.model_info()
+        base_value = None if self.explainer is None else self.explainer.expected_value
+        units = None if self.explainer is None else self.explainer.units
         responses, records = [], []
         for i, request in enumerate(requests):
-            application = request.application.model_dump(exclude_none=True)
+            given = {k: v for k, v in applications[i].items() if v is not None}
             probability = float(probabilities[i])
             response = {
-                "sk_id_curr": application.get(CLIENT_ID),
+                "sk_id_curr": given.get(CLIENT_ID),
                 "probability": probability,
                 "decision": decide(probability, self.model.threshold),
                 "threshold": self.model.threshold,
-                "model": self.model_info(),
+                "model": dict(model),
                 "reasons": reasons[i],
-                "base_value": None if self.explainer is None else self.explainer.expected_value,
-                "units": None if self.explainer is None else self.explainer.units,
+                "base_value": base_value,
+                "units": units,
                 "history_source": sources[i],
                 "request_id": str(uuid.uuid4()),
-                "warnings": application_warnings(application) + explain_warning,
+                "warnings": application_warnings(given) + explain_warning,
             }
             responses.append(response)
-            records.append(self._record(request, application, response, now, latency_ms))
-        try:
-            self.decision_log.record(records)
-        except Exception as exc:
-            logger.exception("decision log write failed for %d decision(s)", len(records))
-            raise DecisionLogError("decision log unavailable: decision not recorded") from exc
+            records.append(self._record(request, given, response, now, latency_ms))
+        return Scored(responses, records, applications, history)
+
+    def finish(self, scored: Scored, what_if: bool) -> list[dict[str, Any]]:
+        """The answers of logged decisions, with a counterfactual for each refused one when
+        ``what_if``."""
         if what_if:
-            for key, response in enumerate(responses):
+            for key, response in enumerate(scored.responses):
                 if response["decision"] != GRANTED:
-                    own = None if history is None else history[history.index == key]
-                    response["counterfactual"] = self.what_if(applications[key], own)
-        return responses
+                    own = None if scored.history is None else scored.history[key]
+                    response["counterfactual"] = self.what_if(scored.applications[key], own)
+        return scored.responses
+
+    @staticmethod
+    def _log_error(scored: Scored) -> DecisionLogError:
+        logger.exception("decision log write failed for %d decision(s)", len(scored.records))
+        return DecisionLogError("decision log unavailable: decision not recorded")
 
     def _record(
         self,
@@ -177,12 +231,17 @@ class ScoringService:
         now: datetime,
         latency_ms: float,
     ) -> DecisionRecord:
-        """The decision-log row of one scored request."""
+        """The decision-log row of one scored request (``application``: its given fields)."""
+        application_json = canonical_json(application)
+        if request.history is None:  # canonical_json of the request, without encoding twice
+            request_json = f'{{"application":{application_json}}}'
+        else:
+            request_json = canonical_json(request.model_dump(exclude_none=True))
         return DecisionRecord(
             request_id=response["request_id"],
             created_at=now,
             sk_id_curr=response["sk_id_curr"],
-            input_hash=input_hash(request.model_dump(exclude_none=True)),
+            input_hash=text_hash(request_json),
             probability=response["probability"],
             decision=response["decision"],
             threshold=response["threshold"],
@@ -190,7 +249,7 @@ class ScoringService:
             model_version=self.model.version,
             history_source=response["history_source"],
             latency_ms=latency_ms,
-            application=canonical_json(application),
+            application=application_json,
         )
 
     def _reasons(
@@ -223,19 +282,20 @@ class ScoringService:
         return pd.DataFrame({name: columns[name] for name in features})
 
     def feature_columns(
-        self, applications: list[dict[str, Any]], history: pd.DataFrame | None
+        self, applications: list[dict[str, Any]], history: np.ndarray | None
     ) -> dict[str, np.ndarray]:
         """Every feature of raw applications (:func:`~credit_scoring.features.build.
-        build_feature_columns`, the pipeline's feature functions without a frame), keyed by
-        position, with history aggregates keyed the same way (None or missing keys: none)."""
+        build_feature_columns`, the pipeline's feature functions without a frame), with their
+        history aggregates row by row (:meth:`history_features`; None: nobody has any)."""
         keys = np.arange(len(applications), dtype="int64")
         return build_feature_columns(conform_records(applications, keys), history, self.config)
 
     def history_features(
         self, requests: list[PredictRequest]
-    ) -> tuple[pd.DataFrame | None, list[str]]:
-        """History aggregates of the requests keyed by position (None: nobody has any), and
-        where each came from: ``request`` rows, the ``store`` or ``none``."""
+    ) -> tuple[np.ndarray | None, list[str]]:
+        """History aggregates of the requests, one row per request in order
+        (``history_feature_columns``, NaN rows for none; None: nobody has any), and where each
+        came from: ``request`` rows, the ``store`` or ``none``."""
         sources, stored, given = [], [], []
         for key, request in enumerate(requests):
             sk_id_curr = request.application.SK_ID_CURR
@@ -247,31 +307,32 @@ class ScoringService:
                 stored.append((key, sk_id_curr))
             else:
                 sources.append("none")
-        parts = []
+        if not stored and not given:
+            return None, sources
+        values = np.full((len(requests), len(self.history.columns)), np.nan)
         if stored:
-            rows = self.history.rows([sk_id_curr for _, sk_id_curr in stored])
-            parts.append(rows.set_axis(pd.Index([k for k, _ in stored], name=CLIENT_ID)))
+            values[[key for key, _ in stored]] = self.history.rows([i for _, i in stored])
         if given:
-            parts.append(build_history_features(history_tables(given), self.config))
-        if len(parts) > 1:
-            return pd.concat(parts), sources
-        return (parts[0] if parts else None), sources
+            built = build_history_features(history_tables(given), self.config)
+            keys = [key for key, _ in given]
+            names, block = history_block(built, np.asarray(keys, dtype="int64"), self.config)
+            if names != self.history.columns:
+                raise RuntimeError("request history columns differ from the store's (bug)")
+            values[keys] = block
+        return values, sources
 
     def what_if(
         self,
         application: dict[str, Any],
-        history: pd.DataFrame | None,
+        history: np.ndarray | None,
         config: CounterfactualConfig | None = None,
     ) -> dict[str, Any]:
         """The smallest changes of the loan's terms that grant ``application`` (nothing logged):
         :func:`credit_scoring.modeling.counterfactual.search` with this model and features, and
-        the client's history aggregates as scored (one row, or None / empty: no history)."""
+        the client's history aggregates as scored (one row; None: no history)."""
 
         def score(variants: list[dict[str, Any]]) -> np.ndarray:
-            keys = pd.Index(np.arange(len(variants)), name=CLIENT_ID)
-            repeated = None
-            if history is not None and len(history):
-                repeated = history.iloc[np.zeros(len(variants), dtype=int)].set_axis(keys)
+            repeated = None if history is None else np.tile(history, (len(variants), 1))
             columns = self.feature_columns(variants, repeated)
             return default_probability(self.model.pipeline, self.preprocess(columns))
 
@@ -307,8 +368,11 @@ def history_tables(histories: list[tuple[int, Any]]) -> dict[str, pd.DataFrame]:
 
 
 def _safe_reason(reason: dict[str, Any]) -> dict[str, Any]:
-    """A reason with JSON-safe value and contribution."""
-    return reason | {
-        "value": json_scalar(reason["value"]),
-        "contribution": float(np.nan_to_num(reason["contribution"])),
-    }
+    """A reason with a JSON-safe contribution (its value already is: ``explain.reason``)."""
+    contribution = reason["contribution"]
+    if not math.isfinite(contribution):  # as np.nan_to_num: NaN 0, infinities the largest float
+        contribution = (
+            0.0 if math.isnan(contribution) else math.copysign(sys.float_info.max, contribution)
+        )
+        return reason | {"contribution": contribution}
+    return reason

@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
@@ -21,7 +22,8 @@ CLIENT_ID = schema.CLIENT_ID
 
 
 class HistoryStore:
-    """History aggregates of known clients (output of the featurize stage), by SK_ID_CURR."""
+    """History aggregates of known clients (output of the featurize stage), by SK_ID_CURR, as
+    one float64 block (a row lookup is a numpy take, not a pandas ``loc``)."""
 
     def __init__(self, frame: pd.DataFrame) -> None:
         """Index ``frame`` (SK_ID_CURR as column or index) by client.
@@ -31,10 +33,12 @@ class HistoryStore:
         """
         if CLIENT_ID in frame.columns:
             frame = frame.set_index(CLIENT_ID)
-        frame.index = frame.index.astype("int64")
-        if not frame.index.is_unique:
+        index = frame.index.astype("int64")
+        if not index.is_unique:
             raise ValueError("history store: duplicated SK_ID_CURR")
-        self.frame = frame.astype("float64", copy=False)
+        self.columns = list(frame.columns)
+        self.values = np.ascontiguousarray(frame.to_numpy(dtype="float64"))
+        self._positions = dict(zip(index.tolist(), range(len(index)), strict=True))
 
     @classmethod
     def from_parquet(cls, path: Path, config: FeaturesConfig) -> HistoryStore:
@@ -58,14 +62,14 @@ class HistoryStore:
         return store
 
     def __len__(self) -> int:
-        return len(self.frame)
+        return len(self.values)
 
     def __contains__(self, sk_id_curr: object) -> bool:
-        return sk_id_curr is not None and sk_id_curr in self.frame.index
+        return sk_id_curr in self._positions
 
-    def rows(self, sk_ids: list[int]) -> pd.DataFrame:
-        """The aggregates of ``sk_ids`` (all known), one row each, in order."""
-        return self.frame.loc[sk_ids]
+    def rows(self, sk_ids: list[int]) -> np.ndarray:
+        """The aggregates of ``sk_ids`` (all known), one row each, in order (``columns``)."""
+        return self.values[[self._positions[sk_id] for sk_id in sk_ids]]
 
 
 class ClientStore:

@@ -197,12 +197,14 @@ def build_features(
 
 
 def history_block(
-    history: pd.DataFrame | None, ids: np.ndarray, config: FeaturesConfig
+    history: pd.DataFrame | np.ndarray | None, ids: np.ndarray, config: FeaturesConfig
 ) -> tuple[list[str], np.ndarray]:
     """The history aggregates of the clients ``ids`` as one float64 block (a left join).
 
     Args:
-        history: output of :func:`build_history_features` (index or column SK_ID_CURR), or None.
+        history: output of :func:`build_history_features` (index or column SK_ID_CURR); or the
+            block already aligned with ``ids`` (rows x ``history_feature_columns``, NaN rows for
+            clients without history); or None (nobody has any).
         ids: SK_ID_CURR of the rows, in order.
         config: feature parameters.
 
@@ -210,22 +212,31 @@ def history_block(
         (the history feature names, rows x names): NaN aggregates and 0 counts for a client
         without history.
     """
-    history = _conform_history(history, config)
-    positions = history.index.get_indexer(ids)
-    found = positions >= 0
-    values = np.full((len(ids), history.shape[1]), np.nan)
-    if found.any():
-        values[found] = history.to_numpy(dtype="float64")[positions[found]]
-    counts = _count_columns(tuple(history.columns))
+    names = history_feature_columns(config)
+    if history is None:
+        values = np.full((len(ids), len(names)), np.nan)
+    elif isinstance(history, np.ndarray):
+        if history.shape != (len(ids), len(names)):
+            raise ValueError(f"history block {history.shape} is not {len(ids)} x {len(names)}")
+        values = np.array(history, dtype="float64")
+    else:
+        history = _conform_history(history, config)
+        positions = history.index.get_indexer(ids)
+        found = positions >= 0
+        values = np.full((len(ids), len(names)), np.nan)
+        if found.any():
+            values[found] = history.to_numpy(dtype="float64")[positions[found]]
+    counts = _count_columns(tuple(names))
     values[:, counts] = _zero_missing(values[:, counts])
-    return list(history.columns), values
+    return names, values
 
 
 def build_feature_columns(
-    blocks: ApplicationBlocks, history: pd.DataFrame | None, config: FeaturesConfig
+    blocks: ApplicationBlocks, history: pd.DataFrame | np.ndarray | None, config: FeaturesConfig
 ) -> dict[str, np.ndarray]:
     """:func:`build_features` as columns (name -> array), without a frame: the API's path for
-    a few rows (``blocks`` from :func:`conform_records`), same features, same order."""
+    a few rows (``blocks`` from :func:`conform_records`), same features, same order
+    (``history`` as in :func:`history_block`)."""
     columns = application_feature_columns(blocks)
     names, values = history_block(history, blocks.ids, config)
     columns.update(zip(names, values.T, strict=True))

@@ -4,6 +4,7 @@ loading that must not import the training code: see :mod:`credit_scoring.modelin
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import expit
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
@@ -33,8 +34,10 @@ class ProbabilityCalibrator:
 
     def transform(self, proba: np.ndarray) -> np.ndarray:
         """Calibrated probabilities, kept inside [EPSILON, 1 - EPSILON]."""
-        if self.method == "platt":
-            calibrated = self.model_.predict_proba(_log_odds(proba)[:, None])[:, 1]
+        if self.method == "platt":  # LogisticRegression.predict_proba's own arithmetic,
+            # without its per-call input checks (~0.7 ms a call)
+            coef, intercept = self.model_.coef_[0, 0], self.model_.intercept_[0]
+            calibrated = expit(_log_odds(proba) * coef + intercept)
         else:
             calibrated = self.model_.predict(np.asarray(proba, dtype=float))
         return np.clip(calibrated, EPSILON, 1 - EPSILON)

@@ -20,7 +20,7 @@ router = APIRouter(
 
 
 @router.post("/predict", response_model=PredictResponse)
-def predict(
+async def predict(
     body: PredictRequest,
     service: ServiceDep,
     counterfactual: Annotated[
@@ -29,7 +29,7 @@ def predict(
 ) -> dict[str, Any]:
     """Score one application: probability of default, decision, reasons (and, on request,
     the smallest change of the loan's terms that would grant a refused one)."""
-    return service.score([body], what_if=counterfactual)[0]
+    return (await service.score_async([body], what_if=counterfactual))[0]
 
 
 @router.post("/predict/batch", response_model=BatchResponse)

@@ -1,0 +1,128 @@
+"""The decision log's group commit: every answered decision is committed, a bad batch fails only
+its own caller, and a server killed under load has logged every decision it answered."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import threading
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy.exc import IntegrityError
+
+from credit_scoring.api.decision_log import DecisionLog, DecisionRecord, read_decisions
+from tests.conftest import serve
+
+API_KEY = "crash-key"
+
+
+def record(request_id: str | None = None) -> DecisionRecord:
+    """A decision-log row (a fresh request id unless given)."""
+    return DecisionRecord(
+        request_id=request_id or str(uuid.uuid4()),
+        created_at=datetime.now(UTC),
+        sk_id_curr=1,
+        input_hash="0" * 64,
+        probability=0.1,
+        decision="granted",
+        threshold=0.2,
+        model_name="m",
+        model_version="1",
+        history_source="none",
+        latency_ms=1.0,
+        application="{}",
+    )
+
+
+def test_concurrent_callers_are_all_committed(tmp_path):
+    log = DecisionLog(f"sqlite:///{tmp_path / 'decisions.db'}")
+    ids = [[str(uuid.uuid4()) for _ in range(3)] for _ in range(40)]
+    threads = [
+        threading.Thread(target=log.record, args=([record(i) for i in batch],)) for batch in ids
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    logged = read_decisions(log.engine.url.render_as_string(hide_password=False))
+    assert sorted(logged["request_id"]) == sorted(i for batch in ids for i in batch)
+    log.close()
+
+
+def test_a_bad_batch_fails_alone_in_a_shared_commit(tmp_path):
+    path = tmp_path / "decisions.db"
+    log = DecisionLog(f"sqlite:///{path}")
+    taken = str(uuid.uuid4())
+    log.record([record(taken)])
+    # Hold the write lock: the writer blocks on the first batch while the next ones queue up
+    # and then go into one commit together.
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    first = log.submit([record()])
+    duplicate = log.submit([record(), record(taken)])  # request_id is unique: fails
+    last = log.submit([record()])
+    blocker.execute("COMMIT")
+    blocker.close()
+    first.result(timeout=60)
+    last.result(timeout=60)
+    with pytest.raises(IntegrityError):
+        duplicate.result(timeout=60)
+    assert log.count() == 3  # taken, first, last: none of the duplicate's batch
+    log.close()
+
+
+def test_close_commits_what_is_queued_then_refuses(tmp_path):
+    log = DecisionLog(f"sqlite:///{tmp_path / 'decisions.db'}")
+    pending = [log.submit([record()]) for _ in range(20)]
+    log.close()
+    assert all(future.done() and future.exception() is None for future in pending)
+    with pytest.raises(RuntimeError, match="closed"):
+        log.record([record()])
+
+
+async def _load(url: str, body: dict, answered: list[str], stop: asyncio.Event) -> None:
+    """One client posting ``body`` until ``stop`` or the server is gone; keeps answered ids."""
+    async with httpx.AsyncClient(base_url=url, headers={"X-API-Key": API_KEY}) as client:
+        while not stop.is_set():
+            try:
+                response = await client.post("/predict", json=body)
+            except httpx.TransportError:
+                return
+            if response.status_code == 200:
+                answered.append(response.json()["request_id"])
+
+
+async def _kill_under_load(url: str, pid: int, body: dict, clients: int) -> list[str]:
+    """``clients`` concurrent clients; the server is killed (SIGKILL) once 150 are answered."""
+    answered: list[str] = []
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(_load(url, body, answered, stop)) for _ in range(clients)]
+    while len(answered) < 150:
+        await asyncio.sleep(0.01)
+    os.kill(pid, signal.SIGKILL)
+    await asyncio.wait_for(asyncio.gather(*tasks), 60)
+    stop.set()
+    return answered
+
+
+@pytest.mark.slow
+def test_a_server_killed_under_load_has_logged_every_answered_decision(tiny_project, tmp_path):
+    server = serve(tiny_project, tmp_path, API_KEY)
+    try:
+        with httpx.Client(base_url=server.url, headers={"X-API-Key": API_KEY}) as client:
+            sk_id = client.get("/clients", params={"limit": 1}).json()[0]
+            application = client.get(f"/clients/{sk_id}").json()
+        answered = asyncio.run(
+            _kill_under_load(server.url, server.process.pid, {"application": application}, 16)
+        )
+    finally:
+        server.stop()
+    logged = set(read_decisions(f"sqlite:///{Path(tmp_path) / 'decisions.db'}")["request_id"])
+    assert len(answered) >= 150
+    assert set(answered) <= logged  # nothing answered is lost; unanswered rows may be logged
