@@ -86,17 +86,21 @@ class Connection:
         host, port = url.removeprefix("http://").split(":")
         return cls(*await asyncio.open_connection(host, int(port)))
 
-    async def send(self, request: bytes) -> float:
-        """Send ``request``, read the whole answer; the latency in ms (exits unless 200)."""
-        start = time.perf_counter()
+    async def exchange(self, request: bytes) -> bytes:
+        """Send ``request``, read the whole answer; its body (exits unless 200)."""
         self.writer.write(request)
         head = await self.reader.readuntil(b"\r\n\r\n")
         length = CONTENT_LENGTH.search(head)
         body = await self.reader.readexactly(int(length.group(1)) if length else 0)
-        elapsed = (time.perf_counter() - start) * 1000
         if head[9:12] != b"200":
             sys.exit(f"answered {head[9:12].decode()}: {body[:500].decode(errors='replace')}")
-        return elapsed
+        return body
+
+    async def send(self, request: bytes) -> float:
+        """:meth:`exchange`; the latency in ms."""
+        start = time.perf_counter()
+        await self.exchange(request)
+        return (time.perf_counter() - start) * 1000
 
     def close(self) -> None:
         self.writer.close()
@@ -187,8 +191,9 @@ def worker_pids(server: ServerProcess, workers: int) -> list[int]:
     if workers == 1:
         return [server.process.pid]
     pid = server.process.pid
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    return [int(child) for child in children]
+    children = [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    # multiprocessing's resource tracker is a child too
+    return [c for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
 
 
 def main() -> None:
@@ -211,6 +216,7 @@ def main() -> None:
             ] * args.batches
             sequential = run(url, singles, 1)
             concurrent = run(url, singles, args.concurrency)
+            singles_memory = [memory_mb(pid) for pid in worker_pids(server, args.workers)]
             batch = run(url, batches, 1)
             after = [memory_mb(pid) for pid in worker_pids(server, args.workers)]
         finally:
@@ -229,8 +235,13 @@ def main() -> None:
     print(f"\nstartup (process start to healthy) {startup:.1f} s")
     if ready is not None:
         print(memory_line("resident memory when ready:", ready))
-    for i, memory in enumerate(after):
-        print(memory_line(f"worker {i + 1}, resident memory after the scenarios:", memory))
+    for i, (singles_memory_i, memory) in enumerate(zip(singles_memory, after, strict=True)):
+        print(
+            memory_line(
+                f"worker {i + 1}, resident memory after the single requests:", singles_memory_i
+            )
+        )
+        print(memory_line(f"worker {i + 1}, resident memory after the batches:", memory))
 
 
 if __name__ == "__main__":

@@ -8,10 +8,12 @@ infrequent category), a number far outside the profiled range.
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+
+import numpy as np
 
 from credit_scoring.data import schema
 from credit_scoring.data.validate import PROFILE_RANGE_MARGIN
+from credit_scoring.features.application import ApplicationBlocks, application_column_kinds
 
 
 @cache
@@ -31,30 +33,54 @@ def _profile() -> tuple[dict[str, frozenset[str]], dict[str, tuple[float, float]
     return {c: frozenset(v) for c, v in categories.items()}, ranges
 
 
-def application_warnings(application: dict[str, Any]) -> list[str]:
-    """Warnings on one application (field values, None = missing), in column order.
+@cache
+def _numeric_bounds() -> tuple[np.ndarray, np.ndarray]:
+    """Lowest and highest usual value of each numeric application column (in the order of
+    ``application_column_kinds``): the profiled range widened by the margin (+-inf: none)."""
+    _, ranges = _profile()
+    numeric, _ = application_column_kinds()
+    low, high = np.full(len(numeric), -np.inf), np.full(len(numeric), np.inf)
+    for j, column in enumerate(numeric):
+        if column in ranges and column != schema.CLIENT_ID:
+            lowest, highest = ranges[column]
+            margin = PROFILE_RANGE_MARGIN * (highest - lowest)
+            low[j], high[j] = lowest - margin, highest + margin
+    return low, high
+
+
+def application_warnings(blocks: ApplicationBlocks) -> list[list[str]]:
+    """Warnings on validated applications, per application in column order.
 
     Args:
-        application: ``{column: value}`` of a validated application.
+        blocks: the applications as conformed for the features (:func:`~credit_scoring.
+            features.application.conform_records`; NaN = missing).
 
     Returns:
-        One message per unknown category or unusual number.
+        Per application, one message per unknown category or unusual number.
     """
     categories, ranges = _profile()
-    warnings = []
-    for column, value in application.items():
-        if value is None or column == schema.CLIENT_ID:
+    numeric, labelled = application_column_kinds()
+    order = {column: k for k, column in enumerate(schema.table_columns("application_test"))}
+    found: list[list[tuple[int, str]]] = [[] for _ in range(len(blocks.ids))]
+    for j, column in enumerate(labelled):
+        known = categories.get(column)
+        if known is None:
             continue
-        if column in categories and value not in categories[column]:
-            warnings.append(
-                f"{column}: unknown category {value!r} (scored as an infrequent category)"
-            )
-        elif column in ranges:
-            low, high = ranges[column]
-            margin = PROFILE_RANGE_MARGIN * (high - low)
-            if not low - margin <= value <= high + margin:
-                warnings.append(
-                    f"{column}: unusual value {value:g}, outside the profiled range "
-                    f"[{low:g}, {high:g}] +/- {PROFILE_RANGE_MARGIN:.0%}"
+        for i, value in enumerate(blocks.labels[:, j]):
+            if isinstance(value, str) and value not in known:
+                message = (
+                    f"{column}: unknown category {value!r} (scored as an infrequent category)"
                 )
-    return warnings
+                found[i].append((order[column], message))
+    low, high = _numeric_bounds()
+    with np.errstate(invalid="ignore"):
+        rows, positions = np.nonzero((blocks.numbers < low) | (blocks.numbers > high))
+    for i, j in zip(rows.tolist(), positions.tolist(), strict=True):
+        column = numeric[j]
+        lowest, highest = ranges[column]
+        message = (
+            f"{column}: unusual value {blocks.numbers[i, j]:g}, outside the profiled range "
+            f"[{lowest:g}, {highest:g}] +/- {PROFILE_RANGE_MARGIN:.0%}"
+        )
+        found[i].append((order[column], message))
+    return [[message for _, message in sorted(row)] for row in found]

@@ -31,9 +31,9 @@ from credit_scoring.api.decision_log import (
     canonical_json,
     text_hash,
 )
+from credit_scoring.api.history_store import HistoryStore
 from credit_scoring.api.model_loader import LoadedModel
 from credit_scoring.api.schemas import PredictRequest
-from credit_scoring.api.stores import HistoryStore
 from credit_scoring.config import FeaturesConfig
 from credit_scoring.data import schema
 from credit_scoring.features import build_history_features, feature_matrix
@@ -178,7 +178,9 @@ class ScoringService:
         # Rows are keyed by position (SK_ID_CURR may be absent or repeated in a batch).
         history, sources = self.history_features(requests)
         applications = [request.application.model_dump() for request in requests]
-        columns = self.feature_columns(applications, history)
+        blocks = conform_records(applications, np.arange(len(requests), dtype="int64"))
+        columns = build_feature_columns(blocks, history, self.config)
+        warnings = application_warnings(blocks)
         transformed = self.preprocess(columns)  # once, for the probability and the reasons
         probabilities = default_probability(self.model.pipeline, transformed)
         reasons, explain_warning = self._reasons(columns, transformed)
@@ -202,7 +204,8 @@ class ScoringService:
                 "units": units,
                 "history_source": sources[i],
                 "request_id": str(uuid.uuid4()),
-                "warnings": application_warnings(given) + explain_warning,
+                "warnings": warnings[i] + explain_warning,
+                "counterfactual": None,
             }
             responses.append(response)
             records.append(self._record(request, given, response, now, latency_ms))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from functools import cached_property
 from pathlib import Path
 
@@ -30,6 +31,9 @@ class ApiSettings(BaseSettings):
         watch_seconds: every so many seconds, check which version ``model_uri``'s alias points
             to and reload when it moved (0: only on ``POST /admin/reload``). With several
             workers this is how every worker follows a promotion.
+        cache_dir: where the history and client stores are mapped from (copies of
+            ``history_path`` and ``clients_path`` that every worker shares,
+            :mod:`~credit_scoring.api.file_cache`); empty: each worker reads them into memory.
         top_k: reasons (SHAP contributions) returned per decision.
         max_batch: most applications accepted by one batch request.
         max_body_bytes: largest request body accepted (413 beyond).
@@ -52,6 +56,7 @@ class ApiSettings(BaseSettings):
     admin_keys: str = ""
     officer_keys: str = ""
     watch_seconds: float = Field(default=0.0, ge=0.0)
+    cache_dir: str = str(Path(tempfile.gettempdir()) / "credit-scoring-api")
     top_k: int = Field(default=10, ge=1, le=500)
     max_batch: int = Field(default=1000, ge=1)
     max_body_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)

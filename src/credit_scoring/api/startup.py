@@ -16,13 +16,14 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from credit_scoring.api.decision_log import DecisionLog
+from credit_scoring.api.history_store import HistoryStore
 from credit_scoring.api.model_loader import LoadedModel, load_champion
 from credit_scoring.api.service import ScoringService
 from credit_scoring.api.settings import ApiSettings
-from credit_scoring.api.stores import ClientStore, HistoryStore
+from credit_scoring.api.stores import ClientStore
 from credit_scoring.config import ExplainConfig, FeaturesConfig, load_params
 from credit_scoring.data.schema import TARGET
-from credit_scoring.features import feature_matrix
+from credit_scoring.features import feature_matrix, history_feature_columns
 from credit_scoring.modeling.explain import PipelineExplainer
 from credit_scoring.modeling.population import Population, background_sample
 
@@ -67,7 +68,7 @@ def load_state(settings: ApiSettings, previous: ApiState | None = None) -> ApiSt
         state.clients = previous.clients
     else:
         try:
-            state.clients = ClientStore.from_parquet(settings.clients_path)
+            state.clients = ClientStore.from_parquet(settings.clients_path, _cache_dir(settings))
         except Exception as exc:
             logger.error("client store %s unusable: %s", settings.clients_path, exc)
     try:
@@ -95,7 +96,11 @@ def load_state(settings: ApiSettings, previous: ApiState | None = None) -> ApiSt
         service = ScoringService(
             model=model,
             config=config,
-            history=HistoryStore.from_parquet(settings.history_path, config),
+            history=HistoryStore.from_parquet(
+                settings.history_path,
+                history_feature_columns(config),
+                _cache_dir(settings),
+            ),
             explainer=make_explainer(model, training_rows, explain),
             decision_log=(
                 previous.service.decision_log
@@ -144,3 +149,8 @@ def make_explainer(
     except Exception:
         logger.exception("SHAP explainer unavailable: decisions will come without reasons")
         return None
+
+
+def _cache_dir(settings: ApiSettings) -> Path | None:
+    """Where the stores' mapped copies live (None: the stores are read into memory)."""
+    return Path(settings.cache_dir) if settings.cache_dir else None

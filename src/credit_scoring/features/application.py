@@ -83,7 +83,7 @@ def conform_frame(app: pd.DataFrame) -> ApplicationBlocks:
         logger.warning("application: ignoring %d non-schema columns: %s", len(extra), extra[:10])
     # Whole blocks at once: one row or 300k rows cost about the same.
     frame = app.reindex(columns=list(columns))
-    numeric, labelled = _column_kinds()
+    numeric, labelled = application_column_kinds()
     try:
         numbers = frame[numeric].to_numpy(dtype="float64")
     except (TypeError, ValueError):  # text in a numeric column: that cell becomes NaN
@@ -95,7 +95,7 @@ def conform_frame(app: pd.DataFrame) -> ApplicationBlocks:
 def conform_records(records: Sequence[Mapping[str, Any]], ids: np.ndarray) -> ApplicationBlocks:
     """:func:`conform_frame` of JSON-like application rows without building a frame (the API's
     few rows: ~30 times faster), keyed by ``ids``. Absent keys and None are missing."""
-    numeric, labelled = _column_kinds()
+    numeric, labelled = application_column_kinds()
     try:
         numbers = np.array([[r.get(c) for c in numeric] for r in records], dtype="float64")
         numbers = numbers.reshape(len(records), len(numeric))  # also for no record
@@ -109,7 +109,7 @@ def conform_records(records: Sequence[Mapping[str, Any]], ids: np.ndarray) -> Ap
 
 
 @cache
-def _column_kinds() -> tuple[list[str], list[str]]:
+def application_column_kinds() -> tuple[list[str], list[str]]:
     """(numeric, categorical) application columns, SK_ID_CURR in neither."""
     columns, categorical = application_columns()
     numeric = [c for c in columns if c not in categorical and c != CLIENT_ID]
@@ -162,8 +162,8 @@ def _business_features(columns: Columns) -> dict[str, np.ndarray]:
     c = columns
     age_years = -c["DAYS_BIRTH"] / DAYS_PER_YEAR
 
-    def block(names: Iterable[str]) -> np.ndarray:
-        return np.column_stack([c[name] for name in names])
+    def block(names: Iterable[str]) -> np.ndarray:  # np.column_stack, 5 times faster
+        return np.array([c[name] for name in names]).T
 
     features = {
         "CREDIT_ANNUITY_RATIO": ratio(c["AMT_CREDIT"], c["AMT_ANNUITY"]),
@@ -212,7 +212,7 @@ def application_feature_columns(blocks: ApplicationBlocks) -> dict[str, np.ndarr
     DAYS_EMPLOYED equal to the 365243 placeholder is set to NaN and flagged in
     DAYS_EMPLOYED_ANOMALY.
     """
-    numeric, labelled = _column_kinds()
+    numeric, labelled = application_column_kinds()
     numbers = dict(zip(numeric, blocks.numbers.T, strict=True))
     employed = numbers["DAYS_EMPLOYED"]
     anomaly = employed == schema.DAYS_EMPLOYED_ANOMALY
@@ -239,7 +239,7 @@ def build_application_features(app: pd.DataFrame) -> pd.DataFrame:
     """
     blocks = conform_frame(app)
     columns = application_feature_columns(blocks)
-    numeric, labelled = _column_kinds()
+    numeric, labelled = application_column_kinds()
     index = app.index
     parts = [
         pd.DataFrame({CLIENT_ID: columns[CLIENT_ID]}, index=index),

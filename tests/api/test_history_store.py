@@ -1,0 +1,86 @@
+"""The API's history store: mapped from its cache or read into memory, the same rows."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from credit_scoring.api.history_store import HistoryStore
+
+COLUMNS = ["B_COUNT", "B_MEAN", "P_MAX"]
+
+
+@pytest.fixture
+def history_file(tmp_path):
+    """A featurize-like history parquet (clients out of order, NaN and int columns)."""
+    rng = np.random.default_rng(0)
+    ids = rng.permutation(np.arange(100_001, 100_301))
+    frame = pd.DataFrame(
+        {
+            "SK_ID_CURR": ids,
+            "B_COUNT": rng.integers(0, 9, len(ids)),
+            "B_MEAN": np.where(rng.random(len(ids)) < 0.3, np.nan, rng.normal(size=len(ids))),
+            "P_MAX": rng.normal(size=len(ids)) * 1e6,
+            "UNUSED": 1.0,
+        }
+    )
+    path = tmp_path / "history.parquet"
+    frame.to_parquet(path, index=False)
+    return path, frame.set_index("SK_ID_CURR")
+
+
+def test_mapped_store_serves_the_rows_of_the_file(history_file, tmp_path):
+    path, frame = history_file
+    mapped = HistoryStore.from_parquet(path, COLUMNS, tmp_path / "cache")
+    in_memory = HistoryStore.from_parquet(path, COLUMNS)
+    assert isinstance(mapped.values, np.memmap) and not isinstance(in_memory.values, np.memmap)
+    asked = [int(i) for i in frame.index[[5, 0, 299, 5]]]
+    expected = frame.loc[asked, COLUMNS].to_numpy(dtype="float64")
+    for store in (mapped, in_memory):
+        assert len(store) == 300 and store.columns == COLUMNS
+        np.testing.assert_array_equal(store.rows(asked), expected)
+        assert asked[0] in store and 1 not in store and None not in store and 999_999 not in store
+
+
+def test_the_cache_is_reused_and_renewed_when_the_file_changes(history_file, tmp_path):
+    path, frame = history_file
+    cache = tmp_path / "cache"
+    HistoryStore.from_parquet(path, COLUMNS, cache)
+    first = sorted(cache.iterdir())
+    stamps = [f.stat().st_mtime_ns for f in first]
+    HistoryStore.from_parquet(path, COLUMNS, cache)
+    assert sorted(cache.iterdir()) == first and [f.stat().st_mtime_ns for f in first] == stamps
+    frame.assign(B_MEAN=7.0).reset_index().to_parquet(path, index=False)
+    os.utime(path, ns=(1, 1))  # a new file, whatever the clock's resolution
+    store = HistoryStore.from_parquet(path, COLUMNS, cache)
+    assert len(list(cache.iterdir())) == 4 and not list(cache.glob("*.tmp"))
+    assert (store.rows([int(frame.index[0])])[0, 1]) == 7.0
+
+
+def test_duplicated_clients_and_missing_columns_are_refused(history_file, tmp_path):
+    path, frame = history_file
+    with pytest.raises(ValueError, match="lacks 1 history features"):
+        HistoryStore.from_parquet(path, [*COLUMNS, "MISSING"], tmp_path / "cache")
+    pd.concat([frame, frame.iloc[:1]]).reset_index().to_parquet(path, index=False)
+    for cache in (tmp_path / "cache", None):
+        with pytest.raises(ValueError, match="duplicated SK_ID_CURR"):
+            HistoryStore.from_parquet(path, COLUMNS, cache)
+
+
+def test_an_unusable_cache_folder_falls_back_to_memory(history_file, tmp_path):
+    path, frame = history_file
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    store = HistoryStore.from_parquet(path, COLUMNS, blocked / "cache")
+    assert not isinstance(store.values, np.memmap)
+    np.testing.assert_array_equal(
+        store.rows([int(frame.index[3])]), frame.loc[[frame.index[3]], COLUMNS].to_numpy()
+    )
+
+
+def test_a_missing_file_is_an_empty_store(tmp_path):
+    store = HistoryStore.from_parquet(tmp_path / "none.parquet", COLUMNS, tmp_path / "cache")
+    assert len(store) == 0 and 1 not in store and store.values.shape == (0, 3)
