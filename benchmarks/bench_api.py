@@ -1,14 +1,17 @@
 """Latency and throughput of the scoring API on a pipeline run (a script, not a test).
 
-Starts ``uvicorn credit_scoring.api.main:app`` on a free loopback port against the outputs of a
-pipeline run, then measures: N single ``POST /predict`` requests one after the other, the same
-with C concurrent clients, and ``POST /predict/batch`` with 100 applications. Every request scores
-a real production client (raw application from ``GET /clients/{id}``, history from the store).
+Starts ``uvicorn credit_scoring.api.main:app`` (W workers) on a free loopback port against the
+outputs of a pipeline run, then measures: N single ``POST /predict`` requests one after the other,
+the same from C concurrent clients, and ``POST /predict/batch`` of B applications. Every request
+scores a real production client (raw application from ``GET /clients/{id}``, history from the
+store). The client is lean (asyncio keep-alive connections, requests encoded beforehand), so
+that it takes little of the CPUs it shares with the server. Prints latency percentiles,
+throughput, the server's CPU time per request, startup time and resident memory.
 
 Usage::
 
-    python benchmarks/bench_api.py --project-root /tmp/realrun
-    python benchmarks/bench_api.py --project-root . -n 500 -c 16 --batch-size 100
+    python benchmarks/bench_api.py --project-root /tmp/realrun --model-uri ""
+    python benchmarks/bench_api.py --project-root . -w 2 -n 1000 -c 16 --batch-size 1000
 """
 
 from __future__ import annotations
@@ -136,10 +139,24 @@ async def run_clients(url: str, requests: list[bytes], clients: int) -> tuple[li
             connection.close()
 
 
-def run(url: str, requests: list[bytes], clients: int) -> tuple[list[float], float]:
-    """:func:`run_clients` after one warm-up round (not counted)."""
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU time (user + system, every thread) the processes ``pids`` have used so far."""
+    ticks = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def run(
+    url: str, requests: list[bytes], clients: int, pids: list[int]
+) -> tuple[list[float], float, float]:
+    """:func:`run_clients` after one warm-up round (not counted): (latencies ms, wall seconds,
+    the server's CPU ms per request: what the clock of a busy machine does not blur)."""
     asyncio.run(run_clients(url, requests[:clients], clients))
-    return asyncio.run(run_clients(url, requests, clients))
+    cpu = cpu_seconds(pids)
+    latencies, wall = asyncio.run(run_clients(url, requests, clients))
+    return latencies, wall, (cpu_seconds(pids) - cpu) * 1000 / len(requests)
 
 
 def load_bodies(url: str, n: int) -> list[dict[str, Any]]:
@@ -158,11 +175,12 @@ def load_bodies(url: str, n: int) -> list[dict[str, Any]]:
     return list(itertools.islice(itertools.cycle(bodies), n))
 
 
-def row(name: str, latencies: list[float], wall: float, items: int) -> str:
+def row(name: str, latencies: list[float], wall: float, cpu_ms: float, items: int) -> str:
     """One line of the result table."""
     return (
         f"{name:<28} {len(latencies):>6} {percentile(latencies, 0.5):>9.1f} "
         f"{percentile(latencies, 0.99):>9.1f} {len(latencies) / wall:>9.1f} {items / wall:>10.1f}"
+        f" {cpu_ms:>12.2f}"
     )
 
 
@@ -214,11 +232,12 @@ def main() -> None:
             batches = [
                 encode("/predict/batch", {"applications": bodies[: args.batch_size]})
             ] * args.batches
-            sequential = run(url, singles, 1)
-            concurrent = run(url, singles, args.concurrency)
-            singles_memory = [memory_mb(pid) for pid in worker_pids(server, args.workers)]
-            batch = run(url, batches, 1)
-            after = [memory_mb(pid) for pid in worker_pids(server, args.workers)]
+            pids = worker_pids(server, args.workers)
+            sequential = run(url, singles, 1, pids)
+            concurrent = run(url, singles, args.concurrency, pids)
+            singles_memory = [memory_mb(pid) for pid in pids]
+            batch = run(url, batches, 1, pids)
+            after = [memory_mb(pid) for pid in pids]
         finally:
             server.stop()
     features = len(model["features"]["numeric"]) + len(model["features"]["categorical"])
@@ -228,6 +247,7 @@ def main() -> None:
     )
     print(
         f"{'scenario':<28} {'reqs':>6} {'p50 ms':>9} {'p99 ms':>9} {'req/s':>9} {'clients/s':>10}"
+        f" {'CPU ms/req':>12}"
     )
     print(row("predict, sequential", *sequential, args.requests))
     print(row(f"predict, {args.concurrency} concurrent", *concurrent, args.requests))

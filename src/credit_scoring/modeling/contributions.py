@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from credit_scoring.modeling.served import lightgbm_threads
+
 logger = logging.getLogger(__name__)
 
 # shap's C++ tree code prints a progress bar on stderr once a call runs over 10 s: explaining
@@ -54,7 +56,8 @@ class BoosterContributions:
         if self._family == "lightgbm":  # the booster itself: the same numbers as the
             # classifier's predict(pred_contrib=True) (its best iteration), without the
             # classifier's per-call parameter handling (~1 ms)
-            return np.asarray(self._model.booster_.predict(X, pred_contrib=True), np.float64)
+            threads = lightgbm_threads(len(X))
+            return np.asarray(self._model.booster_.predict(X, pred_contrib=True, **threads), float)
         from xgboost import DMatrix
 
         booster = self._model.get_booster()

@@ -16,6 +16,15 @@ from lightgbm import LGBMClassifier
 from sklearn.pipeline import Pipeline
 
 SERVED_STEPS = ("preprocess", "model")
+# Below this many rows LightGBM predicts on one thread: an OpenMP team for one row costs more
+# than its trees, and its threads spin on the core the server's other work needs.
+ONE_THREAD_ROWS = 64
+
+
+def lightgbm_threads(n_rows: int) -> dict[str, int]:
+    """Extra ``Booster.predict`` parameters for ``n_rows`` rows (the same numbers either way:
+    threads split rows, not trees)."""
+    return {"num_threads": 1} if n_rows < ONE_THREAD_ROWS else {}
 
 
 class ServedPipeline(Pipeline):
@@ -52,7 +61,7 @@ def default_probability(pipeline: Any, transformed: Any) -> np.ndarray:
     if isinstance(model, LGBMClassifier) and model.objective_ == "binary":
         # The booster itself gives the same numbers without the classifier's per-call
         # parameter handling (~1 ms a call, as much as the trees on one row).
-        default = model.booster_.predict(transformed)
+        default = model.booster_.predict(transformed, **lightgbm_threads(len(transformed)))
     else:
         default = model.predict_proba(transformed)[:, 1]
     calibrator = getattr(pipeline, "calibrator_", None)
