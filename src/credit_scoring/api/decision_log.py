@@ -3,8 +3,9 @@
 Each row holds what an audit or the drift stage needs: when, for whom, on which input (its
 SHA-256 and the raw application JSON), with which model and threshold, the outcome and how long
 it took. An officer's override is appended to the ``overrides`` table, linked to the decision by
-its request id; a decision row is never edited. SQLite (the default) runs in WAL mode with a
-busy timeout, so concurrent requests (and several worker processes) queue for the write lock
+its request id; a decision row is never edited. Decisions are written by group commit
+(:class:`DecisionLog`): a caller is answered once its rows are committed. SQLite (the default)
+runs in WAL mode with a busy timeout, so several worker processes queue for the write lock
 instead of losing rows.
 """
 
