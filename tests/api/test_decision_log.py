@@ -94,8 +94,8 @@ async def _load(url: str, body: dict, answered: list[str], stop: asyncio.Event) 
                 response = await client.post("/predict", json=body)
             except httpx.TransportError:
                 return
-            if response.status_code == 200:
-                answered.append(response.json()["request_id"])
+            assert response.status_code == 200, response.text
+            answered.append(response.json()["request_id"])
 
 
 async def _kill_under_load(url: str, pid: int, body: dict, clients: int) -> list[str]:
@@ -103,7 +103,8 @@ async def _kill_under_load(url: str, pid: int, body: dict, clients: int) -> list
     answered: list[str] = []
     stop = asyncio.Event()
     tasks = [asyncio.create_task(_load(url, body, answered, stop)) for _ in range(clients)]
-    while len(answered) < 150:
+    deadline = asyncio.get_running_loop().time() + 120
+    while len(answered) < 150 and asyncio.get_running_loop().time() < deadline:
         await asyncio.sleep(0.01)
     os.kill(pid, signal.SIGKILL)
     await asyncio.wait_for(asyncio.gather(*tasks), 60)
