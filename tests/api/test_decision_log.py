@@ -77,6 +77,23 @@ def test_a_bad_batch_fails_alone_in_a_shared_commit(tmp_path):
     log.close()
 
 
+def test_a_caller_that_gives_up_does_not_stop_its_commit_or_the_writer(tmp_path):
+    log = DecisionLog(f"sqlite:///{tmp_path / 'decisions.db'}")
+    abandoned = log.submit([record()])
+    assert not abandoned.cancel()  # e.g. the request's task cancelled while awaiting it
+
+    async def give_up() -> None:
+        task = asyncio.ensure_future(log.record_async([record()]))
+        await asyncio.sleep(0)
+        task.cancel()
+
+    asyncio.run(give_up())
+    log.submit([record()]).result(timeout=30)  # the writer still commits
+    assert abandoned.result(timeout=60) is None
+    assert log.count() == 3
+    log.close()
+
+
 def test_close_commits_what_is_queued_then_refuses(tmp_path):
     log = DecisionLog(f"sqlite:///{tmp_path / 'decisions.db'}")
     pending = [log.submit([record()]) for _ in range(20)]

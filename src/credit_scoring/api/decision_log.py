@@ -209,6 +209,8 @@ class DecisionLog:
         self.engine = make_engine(database_url)
         metadata.create_all(self.engine)
         self._pending: queue.SimpleQueue[_Batch | None] = queue.SimpleQueue()
+        self._closing = threading.Lock()  # nothing is queued after the writer's stop mark
+        self._closed = False
         self._writer = threading.Thread(target=self._write_loop, name="decision-log", daemon=True)
         self._writer.start()
         logger.info("decision log at %s", self.engine.url.render_as_string(hide_password=True))
@@ -217,12 +219,15 @@ class DecisionLog:
         """Queue ``records`` for the next commit; the future is done once they are committed
         (all or none) and fails with the database's error otherwise."""
         done: Future[None] = Future()
-        if not records:
-            done.set_result(None)
-        elif not self._writer.is_alive():
-            done.set_exception(RuntimeError("decision log closed"))
-        else:
-            self._pending.put(_Batch([_row(record) for record in records], done))
+        done.set_running_or_notify_cancel()  # queued rows are committed: no cancelling them
+        rows = [_row(record) for record in records]
+        with self._closing:
+            if not rows:
+                done.set_result(None)
+            elif self._closed:
+                done.set_exception(RuntimeError("decision log closed"))
+            else:
+                self._pending.put(_Batch(rows, done))
         return done
 
     def record(self, records: list[DecisionRecord]) -> None:
@@ -335,9 +340,11 @@ class DecisionLog:
 
     def close(self) -> None:
         """Commit what is queued, stop the writer and release the connections."""
-        if self._writer.is_alive():
-            self._pending.put(None)
-            self._writer.join()
+        with self._closing:
+            if not self._closed:
+                self._closed = True
+                self._pending.put(None)
+        self._writer.join()
         self.engine.dispose()
 
 
