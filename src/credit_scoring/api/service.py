@@ -37,7 +37,11 @@ from credit_scoring.api.schemas import PredictRequest
 from credit_scoring.config import FeaturesConfig
 from credit_scoring.data import schema
 from credit_scoring.features import build_history_features, feature_matrix
-from credit_scoring.features.application import PROTECTED_FEATURES, conform_records
+from credit_scoring.features.application import (
+    PROTECTED_FEATURES,
+    ApplicationBlocks,
+    conform_records,
+)
 from credit_scoring.features.build import build_feature_columns, history_block
 from credit_scoring.modeling import counterfactual
 from credit_scoring.modeling.counterfactual import CounterfactualConfig
@@ -115,7 +119,7 @@ class ScoringService:
     def warm_up(self) -> None:
         """Score one empty application (no logging): checks the features match the model and
         the numpy preprocess equals scikit-learn's (:meth:`check_fast_path`)."""
-        columns = self.feature_columns([{}], None)
+        _, columns = self.feature_columns([{}], None)
         X = self.model_frame(columns)
         self.model.pipeline.predict_proba(X)
         self.check_fast_path(X)
@@ -178,8 +182,7 @@ class ScoringService:
         # Rows are keyed by position (SK_ID_CURR may be absent or repeated in a batch).
         history, sources = self.history_features(requests)
         applications = [request.application.model_dump() for request in requests]
-        blocks = conform_records(applications, np.arange(len(requests), dtype="int64"))
-        columns = build_feature_columns(blocks, history, self.config)
+        blocks, columns = self.feature_columns(applications, history)
         warnings = application_warnings(blocks)
         transformed = self.preprocess(columns)  # once, for the probability and the reasons
         probabilities = default_probability(self.model.pipeline, transformed)
@@ -286,12 +289,13 @@ class ScoringService:
 
     def feature_columns(
         self, applications: list[dict[str, Any]], history: np.ndarray | None
-    ) -> dict[str, np.ndarray]:
-        """Every feature of raw applications (:func:`~credit_scoring.features.build.
+    ) -> tuple[ApplicationBlocks, dict[str, np.ndarray]]:
+        """The applications conformed (:func:`~credit_scoring.features.application.
+        conform_records`) and every feature of them (:func:`~credit_scoring.features.build.
         build_feature_columns`, the pipeline's feature functions without a frame), with their
         history aggregates row by row (:meth:`history_features`; None: nobody has any)."""
-        keys = np.arange(len(applications), dtype="int64")
-        return build_feature_columns(conform_records(applications, keys), history, self.config)
+        blocks = conform_records(applications, np.arange(len(applications), dtype="int64"))
+        return blocks, build_feature_columns(blocks, history, self.config)
 
     def history_features(
         self, requests: list[PredictRequest]
@@ -318,10 +322,8 @@ class ScoringService:
         if given:
             built = build_history_features(history_tables(given), self.config)
             keys = [key for key, _ in given]
-            names, block = history_block(built, np.asarray(keys, dtype="int64"), self.config)
-            if names != self.history.columns:
-                raise RuntimeError("request history columns differ from the store's (bug)")
-            values[keys] = block
+            # the store holds history_feature_columns(config), the columns history_block gives
+            values[keys] = history_block(built, np.asarray(keys, dtype="int64"), self.config)[1]
         return values, sources
 
     def what_if(
@@ -336,7 +338,7 @@ class ScoringService:
 
         def score(variants: list[dict[str, Any]]) -> np.ndarray:
             repeated = None if history is None else np.tile(history, (len(variants), 1))
-            columns = self.feature_columns(variants, repeated)
+            _, columns = self.feature_columns(variants, repeated)
             return default_probability(self.model.pipeline, self.preprocess(columns))
 
         return counterfactual.search(application, score, self.model.threshold, config)
