@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -22,9 +23,10 @@ SCALARS = (
     | st.booleans()
     | st.integers(min_value=-(2**70), max_value=2**70)
     | st.floats(allow_nan=False, allow_infinity=False)
-    | st.floats(min_value=1e-6, max_value=1e-3)
+    | st.floats(min_value=1e-12, max_value=1e-3)
     | st.floats(min_value=1e14, max_value=1e17)
     | st.text(max_size=8)
+    | st.text(alphabet="\x7f\x00\x1fe1.0é", max_size=6)
 )
 VALUES = st.recursive(
     SCALARS,
@@ -46,6 +48,13 @@ def test_the_text_is_json_dumps_sorted_and_compact(value):
     [
         {"AMT_CREDIT": 5e5, "EXT_SOURCE_1": 1.2e-5, "NAME": "Société", "FLAG": 1, "X": None},
         {"a": -0.0, "b": 1e16, "c": 9.999999999999998e15, "d": 1e-4, "e": 2**64},
+        {"a": 1e-5},
+        {"a": [1e-7]},
+        {"a": "\x7f"},
+        {"a": "1e5"},
+        {"a": None},
+        {"a": [np.float64(0.1)]},
+        {1: "integer keys", 2: True},
     ],
 )
 def test_values_where_the_writers_differ_keep_the_reference_text(value):

@@ -26,6 +26,7 @@ from credit_scoring.modeling.explain import (
     match_prefixes,
     model_family,
     polynomial_sources,
+    top_k_order,
     transformed_sources,
 )
 from credit_scoring.modeling.explain_plots import plot_global_importance, plot_local_explanation
@@ -419,3 +420,19 @@ def test_no_polynomial_step_by_default():
 def test_bad_polynomial_degree_or_columns_are_refused(degree, numeric):
     with pytest.raises(ValueError, match="poly_degree"):
         build_preprocessor(numeric, [], impute=False, scale=False, poly_degree=degree)
+
+
+@pytest.mark.parametrize("kind", ["distinct", "ties", "nan", "zeros"])
+def test_top_k_order_is_the_stable_full_sort(kind):
+    rng = np.random.default_rng(7)
+    for _ in range(60):
+        values = rng.normal(size=(rng.integers(1, 40), rng.integers(1, 25)))
+        if kind == "ties":
+            values = np.round(values)
+        elif kind == "nan":
+            values[rng.random(values.shape) < 0.2] = np.nan
+        elif kind == "zeros":
+            values[rng.random(values.shape) < 0.6] = 0.0
+        for k in (0, 1, 3, 5, values.shape[1], values.shape[1] + 2):
+            expected = np.argsort(-np.abs(values), axis=1, kind="stable")[:, :k]
+            assert np.array_equal(top_k_order(values, k), expected)

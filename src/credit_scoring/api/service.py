@@ -181,7 +181,8 @@ class ScoringService:
         start = time.perf_counter()
         # Rows are keyed by position (SK_ID_CURR may be absent or repeated in a batch).
         history, sources = self.history_features(requests)
-        applications = [request.application.model_dump() for request in requests]
+        # The fields' values (a row model's fields are flat: its dump, without the serializer).
+        applications = [dict(vars(request.application)) for request in requests]
         blocks, columns = self.feature_columns(applications, history)
         warnings = application_warnings(blocks)
         transformed = self.preprocess(columns)  # once, for the probability and the reasons

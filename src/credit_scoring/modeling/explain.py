@@ -169,20 +169,33 @@ class PipelineExplainer:
         kept = [j for j, feature in enumerate(self.features) if feature not in exclude]
         contributions = contributions[:, kept]
         names = [self.features[j] for j in kept]
-        order = np.argsort(-np.abs(contributions), axis=1, kind="stable")[:, :top_k]
-        if isinstance(X, pd.DataFrame):
-            columns = {name: X[name].to_numpy() for name in {names[j] for j in order.ravel()}}
-        else:
-            columns = X
-        rows = []
-        for i, positions in enumerate(order):
-            rows.append(
-                [
-                    reason(names[j], columns[names[j]][i], float(contributions[i, j]))
-                    for j in positions
-                ]
-            )
-        return rows
+        order = top_k_order(contributions, top_k)
+        picked = np.take_along_axis(contributions, order, axis=1).tolist()
+        order = order.tolist()
+        values = {}  # the raw inputs of the features given as a reason, as Python objects
+        for j in {j for row in order for j in row}:
+            values[j] = np.asarray(X[names[j]]).tolist()
+        return [
+            [reason(names[j], values[j][i], c) for j, c in zip(positions, picked[i], strict=True)]
+            for i, positions in enumerate(order)
+        ]
+
+
+def top_k_order(values: np.ndarray, k: int) -> np.ndarray:
+    """Per row, the positions of the ``k`` largest ``|values|``, largest first, ties by position:
+    ``np.argsort(-abs(values), kind="stable")[:, :k]``, sorting only the ``k`` when no tie
+    crosses the cut."""
+    magnitude = np.abs(values)
+    k = min(k, values.shape[1])
+    if k == 0 or k == values.shape[1]:
+        return np.argsort(-magnitude, axis=1, kind="stable")[:, :k]
+    cut = -np.partition(-magnitude, k - 1, axis=1)[:, k - 1 : k]
+    above = magnitude >= cut  # exactly k per row unless a tie crosses the cut (or NaN)
+    if not (above.sum(axis=1) == k).all():
+        return np.argsort(-magnitude, axis=1, kind="stable")[:, :k]
+    candidates = np.nonzero(above)[1].reshape(len(values), k)  # ascending positions
+    ranked = np.argsort(-np.take_along_axis(magnitude, candidates, axis=1), axis=1, kind="stable")
+    return np.take_along_axis(candidates, ranked, axis=1)
 
 
 def reason(feature: str, value: Any, contribution: float) -> dict[str, Any]:

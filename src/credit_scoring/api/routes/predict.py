@@ -14,10 +14,12 @@ from fastapi import APIRouter, Depends, Query, UploadFile
 from credit_scoring.api.csv_input import parse_applications_csv
 from credit_scoring.api.deps import ServiceDep, SettingsDep, require_api_key
 from credit_scoring.api.errors import invalid
+from credit_scoring.api.json_body import OrjsonRoute
 from credit_scoring.api.responses import AnswerResponse, documented
 from credit_scoring.api.schemas import BatchRequest, BatchResponse, PredictRequest, PredictResponse
 
 router = APIRouter(
+    route_class=OrjsonRoute,
     tags=["scoring"],
     dependencies=[Depends(require_api_key)],
     responses=documented(401, 413, 503),
