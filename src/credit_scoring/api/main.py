@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from credit_scoring import __version__
 from credit_scoring.api.body_limit import BodySizeLimit
 from credit_scoring.api.errors import install_error_handlers
+from credit_scoring.api.memory import give_back_free_memory, map_large_blocks_apart
 from credit_scoring.api.reload import ModelReloader
 from credit_scoring.api.routes import (
     admin,
@@ -53,12 +54,14 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         setup_logging(getattr(logging, settings.log_level.upper(), logging.INFO))
         logging.getLogger("credit_scoring.features").setLevel(logging.WARNING)
+        map_large_blocks_apart()
         app.state.api = await run_in_threadpool(load_state, settings)
         # What startup loaded lives as long as the process: out of the garbage collector's
         # sight, a request's collection no longer walks the millions of objects of the
         # libraries and the model (the p99 of a request).
         gc.collect()
         gc.freeze()
+        give_back_free_memory()
         app.state.reloader = ModelReloader(app)
         watch = None
         if settings.watch_seconds > 0:

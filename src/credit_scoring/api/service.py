@@ -128,7 +128,10 @@ class ScoringService:
 
     def check_fast_path(self, X: pd.DataFrame) -> None:
         """Compare the numpy preprocess with scikit-learn's on ``X`` and on the model's SHAP
-        background; on any difference, log it and serve with scikit-learn's."""
+        background; on any difference, log it and serve with scikit-learn's. Tables of the
+        trees' SHAP values are used when they give the booster's on the background."""
+        if self.explainer is not None and self.explainer.look_up_trees():
+            logger.info("SHAP values of the trees by table look-up")
         if self.fast is None:
             logger.info("preprocess by scikit-learn (its steps are not replayed in numpy)")
             return

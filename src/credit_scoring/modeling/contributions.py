@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from credit_scoring.modeling.served import lightgbm_threads
+from credit_scoring.modeling.tree_tables import TreeTables
 
 logger = logging.getLogger(__name__)
 
@@ -49,10 +50,32 @@ class BoosterContributions:
     def __init__(self, model: Any, family: str, background: np.ndarray) -> None:
         self._model = model
         self._family = family
+        self._tables: TreeTables | None = None
         self.expected_value = float(self._raw(np.asarray(background[:1]))[0, -1])
+
+    def look_up(self, check_rows: np.ndarray) -> bool:
+        """Serve LightGBM's values from :class:`~credit_scoring.modeling.tree_tables.
+        TreeTables` (3 times faster on a batch) when its trees are small enough and the tables
+        give ``pred_contrib`` on ``check_rows``; whether they are used."""
+        if self._family != "lightgbm":
+            return False
+        booster = self._model.booster_
+        tables = TreeTables.build(booster)
+        if tables is None:
+            logger.info("SHAP values by pred_contrib: trees too large to table")
+            return False
+        try:
+            tables.check(booster, check_rows)
+        except AssertionError:
+            logger.exception("SHAP tables disabled: they differ from pred_contrib")
+            return False
+        self._tables = tables
+        return True
 
     def _raw(self, X: np.ndarray) -> np.ndarray:
         """The booster's contributions, bias last (rows x (columns + 1))."""
+        if self._tables is not None:
+            return self._tables.values(X)
         if self._family == "lightgbm":  # the booster itself: the same numbers as the
             # classifier's predict(pred_contrib=True) (its best iteration), without the
             # classifier's per-call parameter handling (~1 ms)

@@ -89,7 +89,8 @@ class PipelineExplainer:
         self.features = list(self._preprocess.feature_names_in_)
         self._to_source = source_matrix(self._preprocess)
         sample = sample_rows(background, MAX_BACKGROUND, seed)
-        self._engine = make_contributions(self._model, self.family, self._transform(sample))
+        self._background = self._transform(sample)
+        self._engine = make_contributions(self._model, self.family, self._background)
         self._expected_value = self._engine.expected_value
         logger.info(
             "%s explainer on %d background rows, base value %.4f %s",
@@ -98,6 +99,12 @@ class PipelineExplainer:
             self._expected_value,
             self.units,
         )
+
+    def look_up_trees(self) -> bool:
+        """Take a LightGBM booster's SHAP values from tables checked on the background
+        (:meth:`~credit_scoring.modeling.contributions.BoosterContributions.look_up`)."""
+        look_up = getattr(self._engine, "look_up", None)
+        return look_up is not None and look_up(self._background)
 
     @property
     def expected_value(self) -> float:
