@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import logging
 from functools import cache
 from typing import Any
-
-logger = logging.getLogger(__name__)
 
 M_MMAP_THRESHOLD = -3  # mallopt parameter (malloc.h)
 MMAP_THRESHOLD_BYTES = 128 * 1024  # glibc's initial value
