@@ -1,0 +1,118 @@
+"""Where the time of a ``/predict/batch`` goes, in process: each step of the scoring service on
+a batch of real production clients of a pipeline run, timed apart (best of R repeats, the VM's
+noise being one-sided), with the total per application.
+
+Usage::
+
+    python benchmarks/bench_batch.py --project-root DIR [-n 1000] [--repeats 7]
+
+Steps: parse (orjson, as the scoring routes), parse and validate (the request models), history
+lookup, features (conform and build), warnings, preprocess, probability, SHAP values, reasons
+(top-k and their dicts, SHAP values included), the whole decision (lookup to the answers and log
+rows), the commit of the log rows, and writing the answer. Over HTTP: ``bench_api.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--project-root", type=Path, default=Path("."), help="a pipeline run")
+    parser.add_argument("-n", "--batch-size", type=int, default=1000, help="applications")
+    parser.add_argument("--repeats", type=int, default=7, help="timings per step (best kept)")
+    return parser.parse_args()
+
+
+def best_ms(
+    step: Callable[..., Any], repeats: int, setup: Callable[[], Any] | None = None
+) -> float:
+    """The shortest of ``repeats`` timings (ms) of ``step``, given ``setup()``'s result."""
+    best = float("inf")
+    for _ in range(repeats):
+        given = () if setup is None else (setup(),)
+        start = time.perf_counter()
+        step(*given)
+        best = min(best, time.perf_counter() - start)
+    return best * 1000.0
+
+
+def main() -> None:
+    args = parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-batch-") as folder:
+        from credit_scoring.api.launch import run_environment
+
+        os.environ.update(
+            run_environment(args.project_root.resolve(), f"sqlite:///{folder}/d.db", "")
+        )
+        os.environ["CREDIT_API_MODEL_URI"] = ""  # the model folder, as the Docker image
+        from credit_scoring.api.checks import application_warnings
+        from credit_scoring.api.json_body import parse_json
+        from credit_scoring.api.responses import AnswerResponse
+        from credit_scoring.api.schemas import BatchRequest
+        from credit_scoring.api.service import PROTECTED_FEATURES
+        from credit_scoring.api.settings import ApiSettings
+        from credit_scoring.api.startup import load_state
+        from credit_scoring.modeling.served import default_probability
+
+        logging.disable(logging.INFO)
+        state = load_state(ApiSettings())
+        service = state.service
+        clients = state.clients
+        body = orjson.dumps(
+            {
+                "applications": [
+                    {"application": clients.get(i)} for i in clients.ids(args.batch_size, 0)
+                ]
+            }
+        )
+        requests = BatchRequest.model_validate(parse_json(body)).applications
+        history, _ = service.history_features(requests)
+        applications = [dict(vars(r.application)) for r in requests]
+        blocks, columns = service.feature_columns(applications, history)
+        transformed = service.preprocess(columns)
+        explainer = service.explainer
+        scored = service.decide(requests)
+        steps = {
+            "parse": lambda: parse_json(body),
+            "parse and validate": lambda: BatchRequest.model_validate(parse_json(body)),
+            "history lookup": lambda: service.history_features(requests),
+            "features": lambda: service.feature_columns(applications, history),
+            "warnings": lambda: application_warnings(blocks),
+            "preprocess": lambda: service.preprocess(columns),
+            "probability": lambda: default_probability(service.model.pipeline, transformed),
+            "SHAP values": lambda: explainer._engine.values(np.asarray(transformed, float)),
+            "reasons": lambda: explainer.reasons(
+                columns, service.top_k, exclude=PROTECTED_FEATURES, transformed=transformed
+            ),
+            "decision (lookup to log rows)": lambda: service.decide(requests),
+            "answer": lambda: AnswerResponse({"results": scored.responses, "n": len(requests)}),
+        }
+        times = {name: best_ms(step, args.repeats) for name, step in steps.items()}
+        times["commit"] = best_ms(  # new request ids each time
+            service.decision_log.record, args.repeats, lambda: service.decide(requests).records
+        )
+        state.close()
+    parts = ("parse and validate", "decision (lookup to log rows)", "commit", "answer")
+    total = sum(times[part] for part in parts)
+    print(f"batch of {args.batch_size} on {args.project_root} (best of {args.repeats}):")
+    for name, ms in times.items():
+        print(f"  {name:36s} {ms:8.1f} ms")
+    print(f"  {'total (validate, decide, commit, answer)':36s} {total:8.1f} ms")
+    print(f"  {'per application':36s} {total * 1000 / args.batch_size:8.0f} µs")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
