@@ -202,11 +202,8 @@ def table_model(
     Returns:
         The generated model class.
     """
-    fields = {
-        column: _field(column, kind, column in required)
-        for column, kind in schema.column_kinds(table).items()
-        if column not in exclude
-    }
+    kinds = {c: kind for c, kind in schema.column_kinds(table).items() if c not in exclude}
+    fields = {column: _field(column, kind, column in required) for column, kind in kinds.items()}
     config = ConfigDict(extra="forbid", protected_namespaces=())
     validators = _plausibility_validators(list(fields)) if table == APPLICATION_TABLE else {}
     validators["native_first"] = model_validator(mode="wrap")(_native_first)
@@ -217,11 +214,7 @@ def table_model(
         __validators__=validators,
         **fields,
     )
-    native_fields = {
-        column: _native_field(column, kind, column in required)
-        for column, kind in schema.column_kinds(table).items()
-        if column in fields
-    }
+    native_fields = {c: _native_field(c, kind, c in required) for c, kind in kinds.items()}
     _NATIVE[model] = create_model(f"{name}Native", __base__=model, **native_fields)
     return model
 

@@ -193,16 +193,14 @@ def top_k_order(values: np.ndarray, k: int) -> np.ndarray:
     ``np.argsort(-abs(values), kind="stable")[:, :k]``, sorting only the ``k`` when no tie
     crosses the cut."""
     magnitude = np.abs(values)
-    k = min(k, values.shape[1])
-    if k == 0 or k == values.shape[1]:
-        return np.argsort(-magnitude, axis=1, kind="stable")[:, :k]
-    cut = -np.partition(-magnitude, k - 1, axis=1)[:, k - 1 : k]
-    above = magnitude >= cut  # exactly k per row unless a tie crosses the cut (or NaN)
-    if not (above.sum(axis=1) == k).all():
-        return np.argsort(-magnitude, axis=1, kind="stable")[:, :k]
-    candidates = np.nonzero(above)[1].reshape(len(values), k)  # ascending positions
-    ranked = np.argsort(-np.take_along_axis(magnitude, candidates, axis=1), axis=1, kind="stable")
-    return np.take_along_axis(candidates, ranked, axis=1)
+    if 0 < k < values.shape[1]:
+        cut = -np.partition(-magnitude, k - 1, axis=1)[:, k - 1 : k]
+        above = magnitude >= cut  # exactly k per row unless a tie crosses the cut (or NaN)
+        if (above.sum(axis=1) == k).all():
+            candidates = np.nonzero(above)[1].reshape(len(values), k)  # ascending positions
+            near = np.take_along_axis(magnitude, candidates, axis=1)
+            return np.take_along_axis(candidates, np.argsort(-near, axis=1, kind="stable"), 1)
+    return np.argsort(-magnitude, axis=1, kind="stable")[:, :k]
 
 
 def reason(feature: str, value: Any, contribution: float) -> dict[str, Any]:
