@@ -73,7 +73,9 @@ def start_benchmarked_api(
 
 
 def percentile(values: list[float], q: float) -> float:
-    """The ``q`` quantile (0-1) of ``values`` (linear interpolation)."""
+    """The ``q`` quantile (0-1) of ``values`` (linear interpolation; one value is its own)."""
+    if len(values) == 1:
+        return values[0]
     return statistics.quantiles(values, n=1000, method="inclusive")[round(q * 1000) - 1]
 
 

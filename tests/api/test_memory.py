@@ -81,3 +81,54 @@ def test_free_memory_is_given_back():
     }
     assert released["kept"] < 1 << 20
     assert released["given back"] >= 6 << 20  # most of the 8 MiB freed
+
+
+def test_a_large_body_gives_the_freed_memory_back_once_answered():
+    """An app that leaves 8 MiB of freed heap blocks behind (as a batch's objects do): after a
+    request with a large body the middleware gives them back, after a small one it does not
+    (fresh processes: resident memory grown by the request)."""
+    script = textwrap.dedent(
+        """
+        import asyncio, ctypes, sys
+        from credit_scoring.api.memory import TrimAfterLargeBodies
+        libc = ctypes.CDLL(None)
+        libc.malloc.restype = ctypes.c_void_p
+        libc.free.argtypes = [ctypes.c_void_p]
+        kept = []
+        def resident():
+            return int(open("/proc/self/statm").read().split()[1]) * 4096
+
+        async def app(scope, receive, send):
+            await receive()
+            blocks = [libc.malloc(64 << 10) for _ in range(128)]
+            for block in blocks:
+                ctypes.memset(block, 1, 64 << 10)
+            for block in blocks[:-1]:
+                libc.free(block)
+            kept.append(blocks[-1])  # holds the top of the heap
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": b"{}"})
+
+        body = b"x" * int(sys.argv[1])
+        async def receive():
+            return {"type": "http.request", "body": body, "more_body": False}
+        async def send(message):
+            pass
+        before = resident()
+        asyncio.run(TrimAfterLargeBodies(app, min_bytes=1 << 20)({"type": "http"}, receive, send))
+        print(resident() - before)
+        """
+    )
+    grown = {
+        size: int(
+            subprocess.run(
+                [sys.executable, "-c", script, str(size)],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        )
+        for size in (1000, 2 << 20)
+    }
+    assert grown[1000] >= 7 << 20
+    assert grown[2 << 20] < 2 << 20

@@ -103,7 +103,8 @@ def test_mlflow_models_serve_answers_like_the_api(tiny_project, api, clients, tm
 
 def test_serving_loads_without_the_training_and_explaining_libraries(tiny_project):
     """The API and the served model of a local folder load without imbalanced-learn (and the
-    pytest it imports), shap, numba, matplotlib or mlflow: the memory and startup they cost."""
+    pytest it imports), shap, numba, matplotlib or mlflow, nor the libraries of the other model
+    families (XGBoost, scikit-learn's ensembles): the memory and startup they cost."""
     champion = tiny_project.root / "models" / "champion"
     script = (
         "import json, sys\n"
@@ -112,11 +113,12 @@ def test_serving_loads_without_the_training_and_explaining_libraries(tiny_projec
         f"model = load_from_path({str(champion)!r})\n"
         "print(json.dumps({'family': model.family, 'pipeline': type(model.pipeline).__name__,"
         " 'loaded': sorted(m for m in ('imblearn', 'pytest', 'shap', 'numba', 'matplotlib',"
-        " 'mlflow') if m in sys.modules)}))\n"
+        " 'mlflow', 'xgboost', 'sklearn.ensemble') if m in sys.modules)}))\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=300
     )
     answer = json.loads(result.stdout.strip().splitlines()[-1])
     assert answer["pipeline"] == "ServedPipeline"
-    assert answer["loaded"] == ([] if answer["family"] != "random_forest" else ["numba", "shap"])
+    own = {"random_forest": ["numba", "shap", "sklearn.ensemble"], "xgboost": ["xgboost"]}
+    assert answer["loaded"] == own.get(answer["family"], [])

@@ -1,5 +1,8 @@
 """Early stopping on an inner split, then a refit on every row with the rounds it found."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from lightgbm import LGBMClassifier
@@ -38,3 +41,23 @@ def test_refit_full_fits_every_row_with_the_stopped_rounds(booster, plain, extra
     expected = plain(n_estimators=rounds, **common).fit(X, y).predict_proba(X)
     np.testing.assert_allclose(refitted.predict_proba(X), expected, rtol=1e-6)
     assert not np.allclose(kept.predict_proba(X), expected)
+
+
+def test_a_lightgbm_model_loads_without_xgboost_and_old_pickles_still_find_xgboost():
+    """Importing the boosters module imports no XGBoost; the XGBoost class is still found under
+    that module's name, as models pickled before it moved refer to it."""
+    script = (
+        "import io, pickle, sys\n"
+        "import credit_scoring.modeling.boosters\n"
+        "print('xgboost' in sys.modules)\n"
+        "found = pickle.Unpickler(io.BytesIO()).find_class(\n"
+        "    'credit_scoring.modeling.boosters', 'EarlyStoppingXGBClassifier')\n"
+        "print(f'{found.__module__}.{found.__name__}')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert result.stdout.split() == [
+        "False",
+        "credit_scoring.modeling.xgb_booster.EarlyStoppingXGBClassifier",
+    ]

@@ -21,7 +21,11 @@ from starlette.concurrency import run_in_threadpool
 from credit_scoring import __version__
 from credit_scoring.api.body_limit import BodySizeLimit
 from credit_scoring.api.errors import install_error_handlers
-from credit_scoring.api.memory import give_back_free_memory, map_large_blocks_apart
+from credit_scoring.api.memory import (
+    TrimAfterLargeBodies,
+    give_back_free_memory,
+    map_large_blocks_apart,
+)
 from credit_scoring.api.reload import ModelReloader
 from credit_scoring.api.routes import (
     admin,
@@ -79,6 +83,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(TrimAfterLargeBodies)  # outermost: runs once the answer is sent
     routers = (health, model, predict, decisions, clients, population, admin)
     for router in (module.router for module in routers):
         app.include_router(router)

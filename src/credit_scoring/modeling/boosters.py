@@ -7,7 +7,9 @@ LightGBM's default is log loss) has not improved for ``early_stopping_rounds`` r
 every row it was given, with the number of rounds found (``stopped_rounds_``); otherwise it
 keeps the model grown on the rest and predicts with its best iteration. Inside a CV pipeline the
 held-out rows come from the training fold, so the scored fold never steers the stopping. The
-classes stay XGBoost / LightGBM classifiers (SHAP and the API treat them as such).
+classes stay XGBoost / LightGBM classifiers (SHAP and the API treat them as such). The XGBoost
+one lives in :mod:`credit_scoring.modeling.xgb_booster`, imported on first use of its name here
+(models pickled before kept this module's path), so that a LightGBM model loads without XGBoost.
 
 Why refit: on the real sample (12,500 rows, 2x5 folds) LightGBM stopped on 10% of each
 training fold and kept the other 90% scored out-of-fold AUC 0.7473; the same configuration with
@@ -16,69 +18,21 @@ training fold and kept the other 90% scored out-of-fold AUC 0.7473; the same con
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-import numpy as np
 from lightgbm import LGBMClassifier
 from lightgbm import early_stopping as lgbm_early_stopping
-from sklearn.model_selection import train_test_split
-from xgboost import XGBClassifier
 
-# Our own arguments, kept out of the boosters' native parameter lists.
-_EXTRA = ("validation_fraction", "refit_full")
+from credit_scoring.modeling.early_stopping import EXTRA_PARAMS, inner_split, temporarily
 
 
-def inner_split(X: Any, y: Any, fraction: float, seed: int | None) -> tuple[Any, Any, Any, Any]:
-    """Stratified (train, validation) split of the rows a booster is fitted on."""
-    return train_test_split(X, y, test_size=fraction, stratify=np.asarray(y), random_state=seed)
+def __getattr__(name: str) -> Any:
+    """``EarlyStoppingXGBClassifier``, imported from its own module on first use."""
+    if name == "EarlyStoppingXGBClassifier":
+        from credit_scoring.modeling.xgb_booster import EarlyStoppingXGBClassifier
 
-
-@contextmanager
-def _temporarily(estimator: Any, **params: Any) -> Iterator[None]:
-    """Set ``params`` on ``estimator`` for the block, then restore them (``get_params`` keeps
-    reporting the configuration, not the rounds of the last fit)."""
-    saved = {name: getattr(estimator, name) for name in params}
-    estimator.set_params(**params)
-    try:
-        yield
-    finally:
-        estimator.set_params(**saved)
-
-
-class EarlyStoppingXGBClassifier(XGBClassifier):
-    """XGBoost classifier that stops on an inner validation split (see the module docstring)."""
-
-    def __init__(
-        self, *, validation_fraction: float = 0.1, refit_full: bool = True, **kwargs: Any
-    ) -> None:
-        super().__init__(**kwargs)
-        self.validation_fraction = validation_fraction
-        self.refit_full = refit_full
-
-    def get_xgb_params(self) -> dict[str, Any]:
-        params = super().get_xgb_params()
-        for name in _EXTRA:
-            params.pop(name, None)
-        return params
-
-    def fit(self, X: Any, y: Any, **fit_params: Any) -> EarlyStoppingXGBClassifier:
-        if not self.early_stopping_rounds or not self.validation_fraction:
-            return super().fit(X, y, **fit_params)
-        X_fit, X_val, y_fit, y_val = inner_split(X, y, self.validation_fraction, self.random_state)
-        super().fit(X_fit, y_fit, eval_set=[(X_val, y_val)], verbose=False, **fit_params)
-        self.stopped_rounds_ = self.n_rounds
-        if not self.refit_full:
-            return self
-        with _temporarily(self, n_estimators=self.stopped_rounds_, early_stopping_rounds=None):
-            return super().fit(X, y, **fit_params)
-
-    @property
-    def n_rounds(self) -> int:
-        """Trees used for predictions (the best iteration when stopped early)."""
-        best = getattr(self, "best_iteration", None)
-        return int(best) + 1 if best is not None else int(self.get_booster().num_boosted_rounds())
+        return EarlyStoppingXGBClassifier
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class EarlyStoppingLGBMClassifier(LGBMClassifier):
@@ -99,7 +53,7 @@ class EarlyStoppingLGBMClassifier(LGBMClassifier):
 
     def _process_params(self, stage: str) -> dict[str, Any]:
         params = super()._process_params(stage)
-        for name in (*_EXTRA, "early_stopping_rounds"):
+        for name in (*EXTRA_PARAMS, "early_stopping_rounds"):
             params.pop(name, None)
         return params
 
@@ -112,7 +66,7 @@ class EarlyStoppingLGBMClassifier(LGBMClassifier):
         self.stopped_rounds_ = self.n_rounds
         if not self.refit_full:
             return self
-        with _temporarily(self, n_estimators=self.stopped_rounds_, early_stopping_rounds=None):
+        with temporarily(self, n_estimators=self.stopped_rounds_, early_stopping_rounds=None):
             return super().fit(X, y, **fit_params)
 
     @property

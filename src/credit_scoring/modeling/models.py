@@ -34,11 +34,9 @@ from sklearn.preprocessing import (
     StandardScaler,
 )
 
-from credit_scoring.modeling.boosters import (
-    EarlyStoppingLGBMClassifier,
-    EarlyStoppingXGBClassifier,
-)
+from credit_scoring.modeling.boosters import EarlyStoppingLGBMClassifier
 from credit_scoring.modeling.casting import as_float  # noqa: F401 (pickles refer to models.as_float)
+from credit_scoring.modeling.xgb_booster import EarlyStoppingXGBClassifier
 
 MISSING_CATEGORY = "MISSING"
 # The columns of the polynomial terms (the strongest raw predictors of the Home Credit data).
