@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 import numpy as np
 import pandas as pd
@@ -46,18 +47,44 @@ def test_mapped_store_serves_the_rows_of_the_file(history_file, tmp_path):
 
 
 def test_the_cache_is_reused_and_renewed_when_the_file_changes(history_file, tmp_path):
+    """A new output gets new cache files and the earlier ones of that file are deleted (not
+    those of another file), while a store still mapping them keeps serving its rows."""
     path, frame = history_file
-    cache = tmp_path / "cache"
-    HistoryStore.from_parquet(path, COLUMNS, cache)
-    first = sorted(cache.iterdir())
+    cache, elsewhere = tmp_path / "cache", tmp_path / "other" / "history.parquet"
+    elsewhere.parent.mkdir()
+    frame.reset_index().to_parquet(elsewhere, index=False)
+    HistoryStore.from_parquet(elsewhere, COLUMNS, cache)
+    others = sorted(cache.iterdir())
+    earlier = HistoryStore.from_parquet(path, COLUMNS, cache)
+    first = sorted(set(cache.iterdir()) - set(others))
     stamps = [f.stat().st_mtime_ns for f in first]
     HistoryStore.from_parquet(path, COLUMNS, cache)
-    assert sorted(cache.iterdir()) == first and [f.stat().st_mtime_ns for f in first] == stamps
+    assert sorted(cache.iterdir()) == sorted(first + others)
+    assert [f.stat().st_mtime_ns for f in first] == stamps
     frame.assign(B_MEAN=7.0).reset_index().to_parquet(path, index=False)
     os.utime(path, ns=(1, 1))  # a new file, whatever the clock's resolution
     store = HistoryStore.from_parquet(path, COLUMNS, cache)
-    assert len(list(cache.iterdir())) == 4 and not list(cache.glob("*.tmp"))
-    assert (store.rows([int(frame.index[0])])[0, 1]) == 7.0
+    renewed = sorted(set(cache.iterdir()) - set(others))
+    assert len(renewed) == 2 and not set(renewed) & set(first) and all(f.exists() for f in others)
+    client = int(frame.index[0])
+    assert store.rows([client])[0, 1] == 7.0
+    np.testing.assert_array_equal(earlier.rows([client])[0], frame.loc[client, COLUMNS])
+
+
+def test_temporary_files_of_a_dead_writer_are_deleted_after_an_hour(history_file, tmp_path):
+    path, _ = history_file
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    abandoned = cache / "0123.history.values.npy.999.tmp"
+    recent = cache / "4567.history.values.npy.998.tmp"  # maybe a writer at work
+    other = cache / "89ab.clients.arrow.997.tmp"
+    for file in (abandoned, recent, other):
+        file.write_bytes(b"partial")
+    two_hours_ago = time.time() - 7200
+    for file in (abandoned, other):
+        os.utime(file, (two_hours_ago, two_hours_ago))
+    HistoryStore.from_parquet(path, COLUMNS, cache)
+    assert recent.exists() and other.exists() and not abandoned.exists()
 
 
 def test_duplicated_clients_and_missing_columns_are_refused(history_file, tmp_path):

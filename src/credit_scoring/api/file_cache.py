@@ -5,14 +5,25 @@ kernel's page cache, shared by every worker, and a worker holds resident only th
 touched. A cache file is named by a fingerprint of its source (path, size, modification time)
 and of what is taken from it, so a new pipeline output gets new files. Workers starting together
 write the same bytes to temporary files and rename them into place (atomic on one file system).
+A worker that writes a new cache file deletes the files of that kind and that same source path
+written before it (copies of earlier outputs: at the Kaggle size, 0.5 GB per featurize run; the
+copies of other sources, e.g. another project's API, are left alone) and the temporary files of
+that kind abandoned an hour or more ago by a writer that died. A worker still mapping a deleted
+file keeps its pages: the name goes, not the mapping.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+ABANDONED_TEMPORARY_SECONDS = 3600
 
 
 def cache_file(source: Path, cache_dir: Path, kind: str, extra: list[str]) -> Path:
@@ -20,7 +31,16 @@ def cache_file(source: Path, cache_dir: Path, kind: str, extra: list[str]) -> Pa
     (e.g. the columns taken from it)."""
     stat = source.stat()
     key = "\n".join([str(source.resolve()), str(stat.st_size), str(stat.st_mtime_ns), *extra])
-    return cache_dir / f"{hashlib.sha256(key.encode()).hexdigest()[:20]}.{kind}"
+    return cache_dir / f"{_source_prefix(source)}-{_digest(key, 20)}.{kind}"
+
+
+def _source_prefix(source: Path) -> str:
+    """The part of a cache file's name that only depends on its source's path."""
+    return _digest(str(source.resolve()), 8)
+
+
+def _digest(text: str, length: int) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
 
 
 def write_atomically(target: Path, write: Callable[[Path], None]) -> None:
@@ -32,3 +52,25 @@ def write_atomically(target: Path, write: Callable[[Path], None]) -> None:
         os.replace(temporary, target)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def remove_earlier(current: Path, kind: str) -> list[Path]:
+    """Delete the cache files of ``kind`` of the same source as ``current`` written before it,
+    and the temporary files of ``kind`` abandoned :data:`ABANDONED_TEMPORARY_SECONDS` ago;
+    return them. A file another process deletes first is skipped."""
+    written = current.stat().st_mtime
+    abandoned = time.time() - ABANDONED_TEMPORARY_SECONDS
+    same_source = current.name.split("-", 1)[0]
+    removed = []
+    patterns = ((f"{same_source}-*.{kind}", written), (f"*.{kind}.*.tmp", abandoned))
+    for pattern, before in patterns:
+        for path in current.parent.glob(pattern):
+            try:
+                if path != current and path.stat().st_mtime < before:
+                    path.unlink()
+                    removed.append(path)
+            except FileNotFoundError:
+                continue
+    if removed:
+        logger.info("cache: %d earlier %s file(s) deleted", len(removed), kind)
+    return removed

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from credit_scoring.api.file_cache import cache_file, write_atomically
+from credit_scoring.api.file_cache import cache_file, remove_earlier, write_atomically
 from credit_scoring.data import schema
 from credit_scoring.data.io import release_arrow_memory
 
@@ -141,4 +141,6 @@ def _write_cache(path: Path, columns: list[str], ids_file: Path, values_file: Pa
     write_atomically(values_file, write_values)
     write_atomically(ids_file, write_ids)
     release_arrow_memory()
+    remove_earlier(values_file, "history.values.npy")
+    remove_earlier(ids_file, "history.ids.npy")
     logger.info("history store: %d clients cached in %s", len(ids), values_file)

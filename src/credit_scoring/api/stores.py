@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from credit_scoring.api.file_cache import cache_file, write_atomically
+from credit_scoring.api.file_cache import cache_file, remove_earlier, write_atomically
 from credit_scoring.data import schema
 from credit_scoring.data.io import release_arrow_memory
 from credit_scoring.tabular import json_scalar
@@ -91,4 +91,5 @@ def _mapped_table(path: Path, cache_dir: Path) -> pa.Table:
 
         write_atomically(copy, write)
         release_arrow_memory()
+        remove_earlier(copy, "clients.arrow")
     return pa.ipc.open_file(pa.memory_map(str(copy))).read_all()
