@@ -23,7 +23,7 @@ from typing import Any
 from lightgbm import LGBMClassifier
 from lightgbm import early_stopping as lgbm_early_stopping
 
-from credit_scoring.modeling.early_stopping import EXTRA_PARAMS, inner_split, temporarily
+from credit_scoring.modeling.early_stopping import EXTRA_PARAMS, StopsOnInnerSplit
 
 
 def __getattr__(name: str) -> Any:
@@ -35,7 +35,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-class EarlyStoppingLGBMClassifier(LGBMClassifier):
+class EarlyStoppingLGBMClassifier(StopsOnInnerSplit, LGBMClassifier):
     """LightGBM classifier that stops on an inner validation split (see the module docstring)."""
 
     def __init__(
@@ -57,17 +57,9 @@ class EarlyStoppingLGBMClassifier(LGBMClassifier):
             params.pop(name, None)
         return params
 
-    def fit(self, X: Any, y: Any, **fit_params: Any) -> EarlyStoppingLGBMClassifier:
-        if not self.early_stopping_rounds or not self.validation_fraction:
-            return super().fit(X, y, **fit_params)
-        X_fit, X_val, y_fit, y_val = inner_split(X, y, self.validation_fraction, self.random_state)
+    def _fit_stopping(self, X: Any, y: Any, X_val: Any, y_val: Any, **fit_params: Any) -> None:
         stop = lgbm_early_stopping(self.early_stopping_rounds, verbose=False)
-        super().fit(X_fit, y_fit, eval_X=X_val, eval_y=y_val, callbacks=[stop], **fit_params)
-        self.stopped_rounds_ = self.n_rounds
-        if not self.refit_full:
-            return self
-        with temporarily(self, n_estimators=self.stopped_rounds_, early_stopping_rounds=None):
-            return super().fit(X, y, **fit_params)
+        LGBMClassifier.fit(self, X, y, eval_X=X_val, eval_y=y_val, callbacks=[stop], **fit_params)
 
     @property
     def n_rounds(self) -> int:

@@ -7,10 +7,10 @@ from typing import Any
 
 from xgboost import XGBClassifier
 
-from credit_scoring.modeling.early_stopping import EXTRA_PARAMS, inner_split, temporarily
+from credit_scoring.modeling.early_stopping import EXTRA_PARAMS, StopsOnInnerSplit
 
 
-class EarlyStoppingXGBClassifier(XGBClassifier):
+class EarlyStoppingXGBClassifier(StopsOnInnerSplit, XGBClassifier):
     """XGBoost classifier that stops on an inner validation split (see
     :mod:`credit_scoring.modeling.boosters`)."""
 
@@ -27,16 +27,8 @@ class EarlyStoppingXGBClassifier(XGBClassifier):
             params.pop(name, None)
         return params
 
-    def fit(self, X: Any, y: Any, **fit_params: Any) -> EarlyStoppingXGBClassifier:
-        if not self.early_stopping_rounds or not self.validation_fraction:
-            return super().fit(X, y, **fit_params)
-        X_fit, X_val, y_fit, y_val = inner_split(X, y, self.validation_fraction, self.random_state)
-        super().fit(X_fit, y_fit, eval_set=[(X_val, y_val)], verbose=False, **fit_params)
-        self.stopped_rounds_ = self.n_rounds
-        if not self.refit_full:
-            return self
-        with temporarily(self, n_estimators=self.stopped_rounds_, early_stopping_rounds=None):
-            return super().fit(X, y, **fit_params)
+    def _fit_stopping(self, X: Any, y: Any, X_val: Any, y_val: Any, **fit_params: Any) -> None:
+        XGBClassifier.fit(self, X, y, eval_set=[(X_val, y_val)], verbose=False, **fit_params)
 
     @property
     def n_rounds(self) -> int:
