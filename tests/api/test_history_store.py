@@ -1,4 +1,5 @@
-"""The API's history store: mapped from its cache or read into memory, the same rows."""
+"""The API's history and client stores: mapped from their cache or read into memory, the same
+rows."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pandas as pd
 import pytest
 
 from credit_scoring.api.history_store import HistoryStore
+from credit_scoring.api.stores import ClientStore
 
 COLUMNS = ["B_COUNT", "B_MEAN", "P_MAX"]
 
@@ -111,3 +113,20 @@ def test_an_unusable_cache_folder_falls_back_to_memory(history_file, tmp_path):
 def test_a_missing_file_is_an_empty_store(tmp_path):
     store = HistoryStore.from_parquet(tmp_path / "none.parquet", COLUMNS, tmp_path / "cache")
     assert len(store) == 0 and 1 not in store and store.values.shape == (0, 3)
+
+
+def test_the_client_store_renews_its_copy_the_same_way(tmp_path):
+    """The production applications' Arrow copy: reused, renewed when the file changes (the
+    earlier copy deleted), and a store still mapping it keeps answering."""
+    path, cache = tmp_path / "application_test.parquet", tmp_path / "cache"
+    frame = pd.DataFrame({"SK_ID_CURR": [100_001, 100_002], "AMT_CREDIT": [1e5, 2e5]})
+    frame.to_parquet(path, index=False)
+    earlier = ClientStore.from_parquet(path, cache)
+    first = sorted(cache.iterdir())
+    assert len(first) == 1 and first[0].name.endswith(".clients.arrow")
+    frame.assign(AMT_CREDIT=3e5).to_parquet(path, index=False)
+    os.utime(path, ns=(1, 1))
+    store = ClientStore.from_parquet(path, cache)
+    renewed = sorted(cache.iterdir())
+    assert len(renewed) == 1 and renewed != first
+    assert store.get(100_001)["AMT_CREDIT"] == 3e5 and earlier.get(100_001)["AMT_CREDIT"] == 1e5
