@@ -73,20 +73,21 @@ def test_the_cache_is_reused_and_renewed_when_the_file_changes(history_file, tmp
     np.testing.assert_array_equal(earlier.rows([client])[0], frame.loc[client, COLUMNS])
 
 
-def test_temporary_files_of_a_dead_writer_are_deleted_after_an_hour(history_file, tmp_path):
+def test_abandoned_temporaries_and_copies_of_the_old_names_are_deleted(history_file, tmp_path):
     path, _ = history_file
     cache = tmp_path / "cache"
     cache.mkdir()
+    legacy = cache / "0123456789abcdef0123.history.values.npy"  # named before source prefixes
     abandoned = cache / "0123.history.values.npy.999.tmp"
     recent = cache / "4567.history.values.npy.998.tmp"  # maybe a writer at work
     other = cache / "89ab.clients.arrow.997.tmp"
-    for file in (abandoned, recent, other):
+    for file in (legacy, abandoned, recent, other):
         file.write_bytes(b"partial")
     two_hours_ago = time.time() - 7200
-    for file in (abandoned, other):
+    for file in (legacy, abandoned, other):
         os.utime(file, (two_hours_ago, two_hours_ago))
     HistoryStore.from_parquet(path, COLUMNS, cache)
-    assert recent.exists() and other.exists() and not abandoned.exists()
+    assert recent.exists() and other.exists() and not abandoned.exists() and not legacy.exists()
 
 
 def test_duplicated_clients_and_missing_columns_are_refused(history_file, tmp_path):

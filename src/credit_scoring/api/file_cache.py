@@ -55,14 +55,19 @@ def write_atomically(target: Path, write: Callable[[Path], None]) -> None:
 
 
 def remove_earlier(current: Path, kind: str) -> list[Path]:
-    """Delete the cache files of ``kind`` of the same source as ``current`` written before it,
-    and the temporary files of ``kind`` abandoned :data:`ABANDONED_TEMPORARY_SECONDS` ago;
-    return them. A file another process deletes first is skipped."""
+    """Delete the cache files of ``kind`` of the same source as ``current`` (or named before
+    names had a source prefix) written before it, and the temporary files of ``kind`` abandoned
+    :data:`ABANDONED_TEMPORARY_SECONDS` ago; return them. A file another process deletes first
+    is skipped."""
     written = current.stat().st_mtime
     abandoned = time.time() - ABANDONED_TEMPORARY_SECONDS
     same_source = current.name.split("-", 1)[0]
     removed = []
-    patterns = ((f"{same_source}-*.{kind}", written), (f"*.{kind}.*.tmp", abandoned))
+    patterns = (
+        (f"{same_source}-*.{kind}", written),
+        ("?" * 20 + f".{kind}", written),  # named before the source prefix: any source
+        (f"*.{kind}.*.tmp", abandoned),
+    )
     for pattern, before in patterns:
         for path in current.parent.glob(pattern):
             try:
