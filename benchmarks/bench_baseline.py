@@ -39,6 +39,7 @@ from sklearn.metrics import roc_auc_score
 
 from credit_scoring.config import CostConfig
 from credit_scoring.modeling.cost import business_score_curve
+from credit_scoring.modeling.selection import corrected_standard_error
 from credit_scoring.modeling.train import assessment_scores, make_repeated_folds
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -132,7 +133,7 @@ def side_results(side: Path, folds: Path | None, out: Path) -> dict[str, np.ndar
 def corrected_interval(diff: np.ndarray, test_share: float) -> tuple[float, float]:
     """90% interval of the mean paired fold difference, Nadeau-Bengio corrected variance."""
     n = len(diff)
-    se = np.sqrt((1 / n + test_share / (1 - test_share)) * diff.var(ddof=1))
+    se = corrected_standard_error(diff, test_share / (1 - test_share))
     half = stats.t.ppf(0.95, n - 1) * se
     return float(diff.mean() - half), float(diff.mean() + half)
 

@@ -246,9 +246,12 @@ def fold_scores(
 
 def paired_cell(scores: np.ndarray, reference: np.ndarray) -> str:
     """Paired per-fold difference: mean ± std, corrected t, folds where ``scores`` is higher."""
+    # imported here: the --dump subprocess runs the module with an older package
+    from credit_scoring.modeling.selection import corrected_standard_error
+
     diff = scores - reference
     spread = diff.std(ddof=1)
-    t = diff.mean() / (spread * np.sqrt(1 / len(diff) + 1 / (CV_FOLDS - 1))) if spread else 0.0
+    t = diff.mean() / corrected_standard_error(diff, 1 / (CV_FOLDS - 1)) if spread else 0.0
     return f"{diff.mean():+.4f} ± {spread:.4f} (t {t:+.1f}, {int((diff > 0).sum())}/{len(diff)})"
 
 

@@ -38,6 +38,7 @@ from sklearn.metrics import roc_auc_score
 
 from credit_scoring.features import feature_matrix
 from credit_scoring.modeling.explain import source_matrix
+from credit_scoring.modeling.selection import corrected_standard_error
 from credit_scoring.modeling.train import make_repeated_folds
 
 # LightGBM variants tried on the real sample (README, On the real Kaggle data).
@@ -111,7 +112,7 @@ def row(name: str, aucs: np.ndarray, reference: np.ndarray, test_share: float, s
     """One markdown row: AUC, paired difference to the reference, corrected t, wins."""
     diff = aucs - reference
     n = len(diff)
-    se = np.sqrt((1 / n + test_share / (1 - test_share)) * diff.var(ddof=1))
+    se = corrected_standard_error(diff, test_share / (1 - test_share))
     t = diff.mean() / se if se > 0 else float("nan")
     return (
         f"| {name} | {aucs.mean():.4f} ± {aucs.std(ddof=1):.4f} | {diff.mean():+.4f} "

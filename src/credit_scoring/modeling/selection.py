@@ -12,6 +12,7 @@ The held-out rows are never used to choose.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,12 @@ from credit_scoring.modeling.train import TrainedCandidate
 SCORE = "business_score"
 SCORE_COLUMN = "cv_business_score"
 KEYS = ["repeat", "fold"]
+
+
+def corrected_standard_error(diff: Any, valid_to_train: float) -> float:
+    """Nadeau–Bengio standard error of the mean of per-fold paired differences ``diff``:
+    ``std(d) * sqrt(1/n + n_valid/n_train)`` (``valid_to_train``: 1/(k-1) for k folds)."""
+    return float(diff.std(ddof=1) * np.sqrt(1 / len(diff) + valid_to_train))
 
 
 def paired_differences(candidates: Mapping[str, TrainedCandidate]) -> pd.DataFrame:
@@ -61,11 +68,10 @@ def select_champion(
     n_valid = float(first["rows"].mean())
     folds_per_repeat = int(first.groupby("repeat").size().iloc[0])
     n_train = n_valid * (folds_per_repeat - 1)
-    correction = np.sqrt(1 / n_folds + n_valid / n_train)
     rows = []
     for family in scores.index:
         diff = scores.loc[best] - scores.loc[family]
-        se = float(diff.std(ddof=1) * correction) if n_folds > 1 else 0.0
+        se = corrected_standard_error(diff, n_valid / n_train) if n_folds > 1 else 0.0
         rows.append(
             {
                 "family": family,
