@@ -10,10 +10,9 @@ else is empty (NaN aggregates, 0 counts), as for a client without any history.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
-import math
-import sys
 import time
 import uuid
 from collections.abc import Mapping
@@ -66,12 +65,16 @@ class Scored:
         records: their decision-log rows.
         applications: the applications' fields (None where not given).
         history: their history aggregates, one row per request (None: nobody has any).
+        columns: their features, for the reasons (:meth:`ScoringService.explain`).
+        transformed: the features preprocessed.
     """
 
     responses: list[dict[str, Any]]
     records: list[DecisionRecord]
     applications: list[dict[str, Any]]
     history: np.ndarray | None
+    columns: dict[str, np.ndarray]
+    transformed: Any
 
 
 class DecisionLogError(RuntimeError):
@@ -149,6 +152,9 @@ class ScoringService:
     def score(self, requests: list[PredictRequest], what_if: bool = False) -> list[dict[str, Any]]:
         """Score, explain and log ``requests`` (one vectorised pass for the whole list).
 
+        The decisions are submitted to the log first; their reasons are computed while the
+        log's writer thread commits them, and nothing is answered before that commit.
+
         Args:
             requests: validated applications with optional history rows.
             what_if: add ``counterfactual`` (:meth:`what_if`, after the decisions are logged)
@@ -161,8 +167,10 @@ class ScoringService:
             DecisionLogError: when the decisions cannot be logged.
         """
         scored = self.decide(requests)
+        committed = self.decision_log.submit(scored.records)
+        self.explain(scored)  # while the writer thread commits
         try:
-            self.decision_log.record(scored.records)
+            committed.result()
         except Exception as exc:
             raise self._log_error(scored) from exc
         return self.finish(scored, what_if)
@@ -175,8 +183,10 @@ class ScoringService:
         share that commit. A counterfactual search (dozens of variants scored, about 80 ms)
         runs in a worker thread, so the loop goes on answering meanwhile."""
         scored = self.decide(requests)
+        committed = asyncio.wrap_future(self.decision_log.submit(scored.records))
+        self.explain(scored)  # while the writer thread commits
         try:
-            await self.decision_log.record_async(scored.records)
+            await committed
         except Exception as exc:
             raise self._log_error(scored) from exc
         if what_if and any(answer["decision"] != GRANTED for answer in scored.responses):
@@ -184,7 +194,8 @@ class ScoringService:
         return self.finish(scored, what_if)
 
     def decide(self, requests: list[PredictRequest]) -> Scored:
-        """Probability, decision and reasons of each request, and its decision-log row."""
+        """Probability and decision of each request, and its decision-log row; the answers'
+        reasons are left empty (:meth:`explain`)."""
         start = time.perf_counter()
         # Rows are keyed by position (SK_ID_CURR may be absent or repeated in a batch).
         history, sources = self.history_features(requests)
@@ -193,34 +204,44 @@ class ScoringService:
         blocks, columns = self.feature_columns(applications, history)
         warnings = application_warnings(blocks)
         transformed = self.preprocess(columns)  # once, for the probability and the reasons
-        probabilities = default_probability(self.model.pipeline, transformed)
-        reasons, explain_warning = self._reasons(columns, transformed)
+        probabilities = default_probability(self.model.pipeline, transformed).tolist()
         latency_ms = (time.perf_counter() - start) * 1000.0
         now = datetime.now(UTC)
         model = self.model_info()
+        threshold = self.model.threshold
         base_value = None if self.explainer is None else self.explainer.expected_value
         units = None if self.explainer is None else self.explainer.units
         responses, records = [], []
-        for i, request in enumerate(requests):
-            given = {k: v for k, v in applications[i].items() if v is not None}
-            probability = float(probabilities[i])
+        for request, fields, probability, source, warned in zip(
+            requests, applications, probabilities, sources, warnings, strict=True
+        ):
+            given = {k: v for k, v in fields.items() if v is not None}
             response = {
                 "sk_id_curr": given.get(CLIENT_ID),
                 "probability": probability,
-                "decision": decide(probability, self.model.threshold),
-                "threshold": self.model.threshold,
+                "decision": decide(probability, threshold),
+                "threshold": threshold,
                 "model": dict(model),
-                "reasons": reasons[i],
+                "reasons": [],
                 "base_value": base_value,
                 "units": units,
-                "history_source": sources[i],
+                "history_source": source,
                 "request_id": str(uuid.uuid4()),
-                "warnings": warnings[i] + explain_warning,
+                "warnings": warned,
                 "counterfactual": None,
             }
             responses.append(response)
             records.append(self._record(request, given, response, now, latency_ms))
-        return Scored(responses, records, applications, history)
+        return Scored(responses, records, applications, history, columns, transformed)
+
+    def explain(self, scored: Scored) -> None:
+        """Put each answer's top-k SHAP reasons in (none, and a warning, when they cannot be
+        computed)."""
+        reasons, warning = self._reasons(scored.columns, scored.transformed)
+        for response, own in zip(scored.responses, reasons, strict=True):
+            response["reasons"] = own
+            if warning:
+                response["warnings"] = [*response["warnings"], *warning]
 
     def finish(self, scored: Scored, what_if: bool) -> list[dict[str, Any]]:
         """The answers of logged decisions, with a counterfactual for each refused one when
@@ -269,7 +290,8 @@ class ScoringService:
     def _reasons(
         self, columns: Mapping[str, np.ndarray], transformed: Any
     ) -> tuple[list[list[dict[str, Any]]], list[str]]:
-        """Top-k SHAP reasons per row, JSON-safe; an explainer failure gives none and a warning."""
+        """Top-k SHAP reasons per row (JSON-safe: ``explain.reasons``); an explainer failure
+        gives none and a warning."""
         n_rows = len(transformed)
         if self.explainer is None:
             return [[] for _ in range(n_rows)], ["no explainer loaded: reasons unavailable"]
@@ -280,7 +302,7 @@ class ScoringService:
         except Exception:
             logger.exception("SHAP explanation failed for %d row(s)", n_rows)
             return [[] for _ in range(n_rows)], ["explanation failed: reasons unavailable"]
-        return [[_safe_reason(reason) for reason in row] for row in rows], []
+        return rows, []
 
     def preprocess(self, columns: Mapping[str, np.ndarray]) -> Any:
         """The pipeline's ``preprocess`` output for the rows of ``columns``: replayed in numpy
@@ -378,14 +400,3 @@ def history_tables(histories: list[tuple[int, Any]]) -> dict[str, pd.DataFrame]:
                         )
                 rows[table].append(record)
     return {table: schema.typed_rows(table, records) for table, records in rows.items() if records}
-
-
-def _safe_reason(reason: dict[str, Any]) -> dict[str, Any]:
-    """A reason with a JSON-safe contribution (its value already is: ``explain.reason``)."""
-    contribution = reason["contribution"]
-    if not math.isfinite(contribution):  # as np.nan_to_num: NaN 0, infinities the largest float
-        contribution = (
-            0.0 if math.isnan(contribution) else math.copysign(sys.float_info.max, contribution)
-        )
-        return reason | {"contribution": contribution}
-    return reason

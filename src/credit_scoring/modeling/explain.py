@@ -169,22 +169,30 @@ class PipelineExplainer:
         Returns:
             Per row, a list of ``{"feature", "value", "contribution", "direction"}`` sorted by
             decreasing ``|contribution|``; ``value`` is the raw input (float, str or None when
-            missing), ``direction`` is ``"raises risk"`` or ``"lowers risk"``.
+            missing), ``contribution`` is finite (as ``np.nan_to_num``: NaN 0, infinities the
+            largest float), ``direction`` is ``"raises risk"`` or ``"lowers risk"``.
         """
         if transformed is None and not isinstance(X, pd.DataFrame):
             raise ValueError("reasons of columns need their transformed rows")
         contributions = self._source_contributions(self._transform(X, transformed))
         kept = [j for j, feature in enumerate(self.features) if feature not in exclude]
         contributions = contributions[:, kept]
-        names = [self.features[j] for j in kept]
+        names = [str(self.features[j]) for j in kept]
         order = top_k_order(contributions, top_k)
-        picked = np.take_along_axis(contributions, order, axis=1).tolist()
+        picked = np.nan_to_num(np.take_along_axis(contributions, order, axis=1)).tolist()
         order = order.tolist()
-        values = {}  # the raw inputs of the features given as a reason, as Python objects
-        for j in {j for row in order for j in row}:
-            values[j] = np.asarray(X[names[j]]).tolist()
+        # the raw inputs of the features given as a reason, as JSON values
+        values = {j: json_values(X[names[j]]) for j in {j for row in order for j in row}}
         return [
-            [reason(names[j], values[j][i], c) for j, c in zip(positions, picked[i], strict=True)]
+            [
+                {
+                    "feature": names[j],
+                    "value": values[j][i],
+                    "contribution": c,
+                    "direction": RAISES_RISK if c > 0 else LOWERS_RISK,
+                }
+                for j, c in zip(positions, picked[i], strict=True)
+            ]
             for i, positions in enumerate(order)
         ]
 
@@ -204,14 +212,15 @@ def top_k_order(values: np.ndarray, k: int) -> np.ndarray:
     return np.argsort(-magnitude, axis=1, kind="stable")[:, :k]
 
 
-def reason(feature: str, value: Any, contribution: float) -> dict[str, Any]:
-    """One reason as a JSON-ready dict."""
-    return {
-        "feature": str(feature),
-        "value": json_scalar(value),
-        "contribution": contribution,
-        "direction": RAISES_RISK if contribution > 0 else LOWERS_RISK,
-    }
+def json_values(values: Any) -> list[Any]:
+    """A column's values as JSON values (:func:`~credit_scoring.tabular.json_scalar`), a float
+    column converted at once (non-finite as None)."""
+    array = np.asarray(values)
+    if array.dtype.kind != "f":
+        return [json_scalar(value) for value in array.tolist()]
+    plain = array.astype(object)  # Python floats
+    plain[~np.isfinite(array)] = None
+    return plain.tolist()
 
 
 def source_matrix(preprocess: ColumnTransformer) -> np.ndarray:
