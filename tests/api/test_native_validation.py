@@ -1,11 +1,14 @@
 """Row models validate by their native twin first (pydantic's Rust checks only), then by their
 own validators when the twin refuses: the outcome must be the same as the validators' alone,
-values or errors, on any input."""
+values or errors, on any input. A batch applies its rows' plausibility rules to all rows at once,
+with the same outcome as its rows validated one by one."""
 
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -13,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from credit_scoring.api import schemas
 from credit_scoring.data import schema
+from credit_scoring.data.plausibility import RULES, any_broken
 from credit_scoring.data.validate import domain_bounds
 
 APPLICATION = {
@@ -119,3 +123,73 @@ def test_a_row_models_fields_are_its_dump():
     for data in (APPLICATION, APPLICATION | {"CNT_CHILDREN": 1.0}):
         row = schemas.ApplicationIn.model_validate(data)
         assert vars(row) == row.model_dump()
+
+
+def batch_outcome(items: list[dict]) -> tuple[str, object]:
+    """The outcome of a batch: its rows' values, or its errors (type, location, message)."""
+    try:
+        batch = schemas.BatchRequest.model_validate({"applications": items})
+    except ValidationError as exc:
+        return "invalid", [(e["type"], e["loc"], e["msg"]) for e in exc.errors()]
+    return "valid", [item.model_dump() for item in batch.applications]
+
+
+def row_by_row(items: list[dict]) -> tuple[str, object]:
+    """The reference: each item validated alone (its plausibility rules applied with it)."""
+    values, errors = [], []
+    for i, item in enumerate(items):
+        kind, result = outcome(schemas.PredictRequest, item)
+        if kind == "valid":
+            values.append(result)
+        else:
+            errors += [(type_, ("applications", i, *loc), msg) for type_, loc, msg in result]
+    return ("invalid", errors) if errors else ("valid", values)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(perturbed(schemas.APPLICATION_TABLE, APPLICATION, (schema.TARGET,)), max_size=3))
+def test_a_batch_validates_as_its_rows_alone_say(rows):
+    """A batch applies its rows' plausibility rules to all rows at once: same values, same
+    errors as its rows validated one by one."""
+    items = [{"application": APPLICATION}, *({"application": row} for row in rows)]
+    assert batch_outcome(items) == row_by_row(items)
+
+
+IMPLAUSIBLE = [
+    {"DAYS_BIRTH": -100},
+    {"AMT_INCOME_TOTAL": 0},
+    {"AMT_CREDIT": 0},
+    {"AMT_ANNUITY": 6e5},
+    {"AMT_GOODS_PRICE": 0},
+    {"DAYS_EMPLOYED": -20000},
+]
+
+
+@pytest.mark.parametrize("change", IMPLAUSIBLE)
+def test_a_batch_names_the_row_and_field_breaking_a_rule(change):
+    items = [{"application": APPLICATION}, {"application": APPLICATION | change}]
+    kind, errors = batch_outcome(items)
+    assert kind == "invalid"
+    blamed = ("implausible_value", ("applications", 1, "application", next(iter(change))))
+    assert blamed in [(type_, loc) for type_, loc, _ in errors]
+    assert {loc[:2] for _, loc, _ in errors} == {("applications", 1)}
+
+
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {
+                c: st.one_of(st.none(), st.integers(-40000, 400000), st.floats(-1e6, 1e6))
+                for c in {c for rule in RULES for c in rule.reads}
+            }
+        ),
+        min_size=1,
+        max_size=5,
+    )
+)
+def test_a_rule_broken_on_many_rows_is_violated_row_by_row(rows):
+    for rule in RULES:
+        columns = {c: np.array([row[c] for row in rows], float) for c in rule.reads}
+        assert rule.broken(columns).tolist() == [rule.violated(row) for row in rows], rule
+    objects = [SimpleNamespace(**row) for row in rows]
+    assert any_broken(objects) == any(rule.violated(row) for rule in RULES for row in rows)

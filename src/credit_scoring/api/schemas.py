@@ -10,6 +10,7 @@ NaN number (``NaN`` in lenient JSON, or an empty CSV cell) means "missing".
 from __future__ import annotations
 
 import math
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -30,7 +31,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from credit_scoring.data import schema
-from credit_scoring.data.plausibility import RULES
+from credit_scoring.data.plausibility import RULES, any_broken
 from credit_scoring.data.validate import domain_bounds
 
 APPLICATION_TABLE = "application_test"
@@ -168,6 +169,11 @@ def _native_first(cls: type[BaseModel], data: Any, handler: Any) -> Any:
     return handler(data)
 
 
+# True while a batch's rows are validated: their plausibility rules are then applied to the
+# whole batch at once (:meth:`BatchRequest._rules_on_the_whole_batch`), not row by row.
+_RULES_ON_THE_BATCH: ContextVar[bool] = ContextVar("rules_on_the_batch", default=False)
+
+
 def _plausibility_validators(columns: list[str]) -> dict[str, Any]:
     """Field validators applying :data:`credit_scoring.data.plausibility.RULES` (the ingest's
     rules) to one application: a 422 on the blamed field. A rule reads only fields declared
@@ -179,6 +185,8 @@ def _plausibility_validators(columns: list[str]) -> dict[str, Any]:
         assert all(columns.index(c) <= columns.index(rule.column) for c in rule.reads), rule
 
         def check(cls: Any, value: Any, info: ValidationInfo, rule: Any = rule) -> Any:
+            if _RULES_ON_THE_BATCH.get():
+                return value
             values = {column: info.data.get(column) for column in rule.reads}
             if rule.violated(values | {rule.column: value}):
                 raise PydanticCustomError("implausible_value", rule.message)
@@ -259,6 +267,23 @@ class BatchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     applications: list[PredictRequest] = Field(min_length=1)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _rules_on_the_whole_batch(cls, data: Any, handler: Any) -> Any:
+        """Validate the rows without their plausibility rules, then apply the rules to every
+        row at once; when a row breaks one, or anything is invalid, validate again row by row,
+        so that the errors are exactly those of the rows' own validators."""
+        token = _RULES_ON_THE_BATCH.set(True)
+        try:
+            batch = handler(data)
+        except ValidationError:
+            batch = None
+        finally:
+            _RULES_ON_THE_BATCH.reset(token)
+        if batch is None or any_broken([item.application for item in batch.applications]):
+            return handler(data)
+        return batch
 
 
 class Reason(BaseModel):

@@ -8,10 +8,11 @@ Series and on plain numbers; a missing value never breaks a rule.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from credit_scoring.data.schema import DAYS_EMPLOYED_ANOMALY
@@ -41,6 +42,13 @@ class PlausibilityRule:
         if any(values.get(column) is None for column in self.reads):
             return False
         return bool(self.test(values))
+
+    def broken(self, columns: Mapping[str, np.ndarray]) -> np.ndarray:
+        """:meth:`violated` of many applications at once: ``columns`` holds the values as float
+        arrays (NaN where missing); True where the rule is broken."""
+        present = np.logical_and.reduce([~np.isnan(columns[column]) for column in self.reads])
+        with np.errstate(invalid="ignore"):
+            return present & np.asarray(self.test(columns), dtype=bool)
 
     def violations(self, frame: pd.DataFrame) -> pd.Series | None:
         """Rows of ``frame`` breaking the rule (None when a column it reads is absent)."""
@@ -96,3 +104,12 @@ RULES: tuple[PlausibilityRule, ...] = (
         ),
     ),
 )
+
+
+def any_broken(applications: Sequence[Any], rules: tuple[PlausibilityRule, ...] = RULES) -> bool:
+    """Whether any of ``applications`` (objects with the columns as attributes, None where
+    missing: validated request rows) breaks a rule, every row at once (:meth:`PlausibilityRule.
+    broken`, which says what :meth:`PlausibilityRule.violated` says row by row)."""
+    read = {column for rule in rules for column in rule.reads}
+    columns = {c: np.array([getattr(row, c) for row in applications], float) for c in read}
+    return any(rule.broken(columns).any() for rule in rules)
