@@ -5,8 +5,10 @@ outputs of a pipeline run, then measures: N single ``POST /predict`` requests on
 the same from C concurrent clients, and ``POST /predict/batch`` of B applications. Every request
 scores a real production client (raw application from ``GET /clients/{id}``, history from the
 store). The client is lean (asyncio keep-alive connections, requests encoded beforehand), so
-that it takes little of the CPUs it shares with the server. Prints latency percentiles,
-throughput, the server's CPU time per request, startup time and resident memory.
+that it takes little of the CPUs it shares with the server. Prints latency percentiles (as the
+client sees them, and the server's own time from its ``Server-Timing`` header: request head in
+to answer head out), throughput, the server's CPU time per request, startup time and resident
+memory.
 
 Usage::
 
@@ -37,6 +39,7 @@ from credit_scoring.api.schemas import REQUIRED_FIELDS
 API_KEY = "bench-key"
 STARTUP_SECONDS = 180
 CONTENT_LENGTH = re.compile(rb"(?i)content-length: *(\d+)")
+SERVER_TIME = re.compile(rb"(?i)server-timing: *app;dur=([0-9.]+)")
 
 
 def parse_args() -> argparse.Namespace:
@@ -91,8 +94,9 @@ class Connection:
         host, port = url.removeprefix("http://").split(":")
         return cls(*await asyncio.open_connection(host, int(port)))
 
-    async def send(self, request: bytes) -> float:
-        """Send ``request``, read the whole answer; the latency in ms (exits unless 200)."""
+    async def send(self, request: bytes) -> tuple[float, float]:
+        """Send ``request``, read the whole answer: (latency, server time) in ms, the latter
+        from the answer's ``Server-Timing`` header (NaN without one). Exits unless 200."""
         start = time.perf_counter()
         self.writer.write(request)
         head = await self.reader.readuntil(b"\r\n\r\n")
@@ -101,7 +105,8 @@ class Connection:
         elapsed = (time.perf_counter() - start) * 1000
         if head[9:12] != b"200":
             sys.exit(f"answered {head[9:12].decode()}: {body[:500].decode(errors='replace')}")
-        return elapsed
+        server = SERVER_TIME.search(head)
+        return elapsed, float(server.group(1)) if server else float("nan")
 
     def close(self) -> None:
         self.writer.close()
@@ -117,21 +122,26 @@ def encode(path: str, body: dict[str, Any]) -> bytes:
     return head.encode() + payload
 
 
-async def run_clients(url: str, requests: list[bytes], clients: int) -> tuple[list[float], float]:
+async def run_clients(
+    url: str, requests: list[bytes], clients: int
+) -> tuple[list[float], list[float], float]:
     """``requests`` sent by ``clients`` connections, each sending its next one when answered:
-    (latencies ms, wall seconds). One client: one request after the other."""
+    (latencies ms, server times ms, wall seconds). One client: one request after the other."""
     connections = [await Connection.open(url) for _ in range(clients)]
     pending = iter(requests)
     latencies: list[float] = []
+    server_times: list[float] = []
 
     async def client(connection: Connection) -> None:
         for request in pending:
-            latencies.append(await connection.send(request))
+            latency, server_time = await connection.send(request)
+            latencies.append(latency)
+            server_times.append(server_time)
 
     try:
         start = time.perf_counter()
         await asyncio.gather(*(client(c) for c in connections))
-        return latencies, time.perf_counter() - start
+        return latencies, server_times, time.perf_counter() - start
     finally:
         for connection in connections:
             connection.close()
@@ -148,13 +158,14 @@ def cpu_seconds(pids: list[int]) -> float:
 
 def run(
     url: str, requests: list[bytes], clients: int, pids: list[int]
-) -> tuple[list[float], float, float]:
-    """:func:`run_clients` after one warm-up round (not counted): (latencies ms, wall seconds,
-    the server's CPU ms per request: what the clock of a busy machine does not blur)."""
+) -> tuple[list[float], list[float], float, float]:
+    """:func:`run_clients` after one warm-up round (not counted): (latencies ms, server times
+    ms, wall seconds, the server's CPU ms per request: what the clock of a busy machine does not
+    blur)."""
     asyncio.run(run_clients(url, requests[:clients], clients))
     cpu = cpu_seconds(pids)
-    latencies, wall = asyncio.run(run_clients(url, requests, clients))
-    return latencies, wall, (cpu_seconds(pids) - cpu) * 1000 / len(requests)
+    latencies, server_times, wall = asyncio.run(run_clients(url, requests, clients))
+    return latencies, server_times, wall, (cpu_seconds(pids) - cpu) * 1000 / len(requests)
 
 
 def load_bodies(url: str, n: int) -> list[dict[str, Any]]:
@@ -173,12 +184,20 @@ def load_bodies(url: str, n: int) -> list[dict[str, Any]]:
     return list(itertools.islice(itertools.cycle(bodies), n))
 
 
-def row(name: str, latencies: list[float], wall: float, cpu_ms: float, items: int) -> str:
+def row(
+    name: str,
+    latencies: list[float],
+    server_times: list[float],
+    wall: float,
+    cpu_ms: float,
+    items: int,
+) -> str:
     """One line of the result table."""
     return (
         f"{name:<28} {len(latencies):>6} {percentile(latencies, 0.5):>9.1f} "
-        f"{percentile(latencies, 0.99):>9.1f} {len(latencies) / wall:>9.1f} {items / wall:>10.1f}"
-        f" {cpu_ms:>12.2f}"
+        f"{percentile(latencies, 0.99):>9.1f} {percentile(server_times, 0.5):>10.1f} "
+        f"{percentile(server_times, 0.99):>10.1f} {len(latencies) / wall:>9.1f} "
+        f"{items / wall:>10.1f} {cpu_ms:>12.2f}"
     )
 
 
@@ -244,8 +263,8 @@ def main() -> None:
         f"{features} features), {args.workers} uvicorn worker(s), {os.cpu_count()} CPUs\n"
     )
     print(
-        f"{'scenario':<28} {'reqs':>6} {'p50 ms':>9} {'p99 ms':>9} {'req/s':>9} {'clients/s':>10}"
-        f" {'CPU ms/req':>12}"
+        f"{'scenario':<28} {'reqs':>6} {'p50 ms':>9} {'p99 ms':>9} {'server p50':>10} "
+        f"{'server p99':>10} {'req/s':>9} {'clients/s':>10} {'CPU ms/req':>12}"
     )
     print(row("predict, sequential", *sequential, args.requests))
     print(row(f"predict, {args.concurrency} concurrent", *concurrent, args.requests))

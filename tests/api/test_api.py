@@ -28,6 +28,7 @@ from credit_scoring.api.decision_log import read_decisions
 from credit_scoring.api.launch import ServerProcess, free_port, run_environment, start_api
 from credit_scoring.api.model_loader import load_champion, load_from_path
 from credit_scoring.api.startup import make_explainer, read_population
+from credit_scoring.api.timing import server_time_ms
 from credit_scoring.config import ExplainConfig
 from credit_scoring.data import schema
 from credit_scoring.features import feature_matrix
@@ -343,6 +344,9 @@ def test_batch_json_scores_each_item_like_predict(http, tiny_project, applicatio
     items.append({"application": items[1]["application"], "history": history})
     response = http.post("/predict/batch", json={"applications": items})
     assert response.status_code == 200, response.text
+    # the server's own time, from request head to answer head, within what the client waited
+    server_ms = server_time_ms(response.headers["server-timing"])
+    assert 0 < server_ms <= response.elapsed.total_seconds() * 1000
     batch = response.json()
     assert batch["n"] == len(items) == len(batch["results"])
     singles = [http.post("/predict", json=item).json() for item in items]
@@ -531,6 +535,7 @@ def test_an_oversized_body_is_413_before_it_is_read(server):
         )
     assert response.status_code == 413
     assert "CREDIT_API_MAX_BODY_BYTES" in response.json()["detail"]
+    assert server_time_ms(response.headers["server-timing"]) is not None
 
 
 def test_an_oversized_streamed_body_is_413_too(server):

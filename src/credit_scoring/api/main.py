@@ -38,6 +38,7 @@ from credit_scoring.api.routes import (
 )
 from credit_scoring.api.settings import ApiSettings
 from credit_scoring.api.startup import load_state
+from credit_scoring.api.timing import ServerTiming
 from credit_scoring.cli import setup_logging
 
 logger = logging.getLogger(__name__)
@@ -83,6 +84,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(ServerTiming)  # a 413 of the limit above is timed too
     app.add_middleware(TrimAfterLargeBodies)  # outermost: runs once the answer is sent
     routers = (health, model, predict, decisions, clients, population, admin)
     for router in (module.router for module in routers):
