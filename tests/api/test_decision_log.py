@@ -4,10 +4,12 @@ its own caller, and a server killed under load has logged every decision it answ
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import signal
 import sqlite3
 import threading
+import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,7 +18,7 @@ import httpx
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from credit_scoring.api.decision_log import DecisionLog, DecisionRecord, read_decisions
+from credit_scoring.api.decision_log import DecisionLog, DecisionRecord, _Batch, read_decisions
 from tests.conftest import serve
 
 API_KEY = "crash-key"
@@ -101,6 +103,28 @@ def test_close_commits_what_is_queued_then_refuses(tmp_path):
     assert all(future.done() and future.exception() is None for future in pending)
     with pytest.raises(RuntimeError, match="closed"):
         log.record([record()])
+
+
+def test_the_writer_keeps_no_committed_rows_alive(tmp_path):
+    """Between commits the writer holds nothing of the last one (a batch of 1,000 decisions is
+    3 MB of rows, which would stay resident until the next request)."""
+    log = DecisionLog(f"sqlite:///{tmp_path / 'decisions.db'}")
+    request_id = str(uuid.uuid4())
+    log.record([record(request_id)])
+
+    def alive() -> list[_Batch]:
+        gc.collect()
+        return [
+            o
+            for o in gc.get_objects()
+            if isinstance(o, _Batch) and any(r["request_id"] == request_id for r in o.rows)
+        ]
+
+    deadline = time.monotonic() + 10
+    while alive() and time.monotonic() < deadline:  # the writer drops them once committed
+        time.sleep(0.05)
+    assert not alive()
+    log.close()
 
 
 async def _load(url: str, body: dict, answered: list[str], stop: asyncio.Event) -> None:

@@ -235,6 +235,8 @@ class DecisionLog:
                     return
                 batches.append(batch)
             self._commit(batches)
+            # the committed rows are not kept alive while the writer waits for the next ones
+            first = batch = batches = None
 
     def _commit(self, batches: list[_Batch]) -> None:
         """Insert ``batches`` in one transaction; when it fails, each in its own."""
