@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from sklearn.compose import ColumnTransformer
 from sklearn.preprocessing import OneHotEncoder, PolynomialFeatures
 
@@ -88,7 +89,8 @@ class PipelineExplainer:
         self.family = model_family(self._model)
         self.units = PROBABILITY if self.family == "random_forest" else LOG_ODDS
         self.features = list(self._preprocess.feature_names_in_)
-        self._to_source = source_matrix(self._preprocess)
+        # sparse (about one entry a row): no BLAS call, whose thread buffers stay resident
+        self._to_source = sparse.csr_matrix(source_matrix(self._preprocess))
         sample = sample_rows(background, MAX_BACKGROUND, seed)
         self._background = self._transform(sample)
         self._engine = make_contributions(self._model, self.family, self._background)
@@ -147,7 +149,7 @@ class PipelineExplainer:
 
     def _source_contributions(self, Xt: np.ndarray) -> np.ndarray:
         """SHAP values of preprocessed rows, summed onto the input columns (rows x features)."""
-        return self._engine.values(Xt) @ self._to_source
+        return np.asarray(self._engine.values(Xt) @ self._to_source)
 
     def reasons(
         self,
