@@ -49,6 +49,10 @@ from credit_scoring.data import schema
 logger = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Page cache per connection (SQLite's default: 2 MiB). The log is appended to with random keys
+# (request ids, input hashes), which a larger cache does not hold either: 1,000 rows commit as
+# fast with 512 KiB at 60,000 rows logged (measured), and the API keeps 1.5 MB less resident.
+SQLITE_CACHE_KIB = 512
 # Most request batches one commit carries (bounds a transaction's size and a caller's wait).
 MAX_GROUP_BATCHES = 256
 # Marks of where orjson's text may differ from json.dumps's (then json writes it): a negative
@@ -154,11 +158,12 @@ def text_hash(text: str) -> str:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    """WAL journal and a busy timeout on every new SQLite connection."""
+    """WAL journal, a busy timeout and a small page cache on every new SQLite connection."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
     cursor.close()
 
 
