@@ -570,6 +570,12 @@ def test_implausible_applications_are_422_naming_the_field(http, change, field, 
     errors = response.json()["detail"]
     assert ["body", "application", field] in [e["loc"] for e in errors]
     assert any(words in e["msg"] for e in errors)
+    # in a batch (whose rules run on all rows at once), the same error names the row
+    items = [{"application": MINIMAL | {"DAYS_EMPLOYED": -2000}}, {"application": application}]
+    batch = http.post("/predict/batch", json={"applications": items})
+    assert batch.status_code == 422, batch.text
+    expected = [({**e, "loc": ["body", "applications", 1, *e["loc"][1:]]}) for e in errors]
+    assert batch.json()["detail"] == expected
 
 
 def test_the_openapi_schema_documents_every_error_status(http):
