@@ -121,7 +121,7 @@ def main() -> None:
             "warnings": lambda: application_warnings(blocks),
             "preprocess": lambda: service.preprocess(columns),
             "probability": lambda: default_probability(service.model.pipeline, transformed),
-            "SHAP values": lambda: explainer._engine.values(np.asarray(transformed, float)),
+            "SHAP values": lambda: explainer.shap_values(np.asarray(transformed, float)),
             "reasons": lambda: explainer.reasons(
                 columns, service.top_k, exclude=PROTECTED_FEATURES, transformed=transformed
             ),

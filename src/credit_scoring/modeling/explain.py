@@ -147,9 +147,13 @@ class PipelineExplainer:
         values = self._source_contributions(self._transform(X, transformed))
         return pd.DataFrame(values, index=X.index, columns=self.features)
 
+    def shap_values(self, Xt: np.ndarray) -> np.ndarray:
+        """SHAP values of preprocessed rows, one per transformed column (rows x outputs)."""
+        return self._engine.values(Xt)
+
     def _source_contributions(self, Xt: np.ndarray) -> np.ndarray:
         """SHAP values of preprocessed rows, summed onto the input columns (rows x features)."""
-        return np.asarray(self._engine.values(Xt) @ self._to_source)
+        return np.asarray(self.shap_values(Xt) @ self._to_source)
 
     def reasons(
         self,
