@@ -51,7 +51,7 @@ logger = logging.getLogger(__name__)
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Page cache per connection (SQLite's default: 2 MiB). The log is appended to with random keys
 # (request ids, input hashes), which a larger cache does not hold either: 1,000 rows commit as
-# fast with 512 KiB at 60,000 rows logged (measured), and the API keeps 1.5 MB less resident.
+# fast with 512 KiB at 60,000 rows logged (measured), and a connection holds 1.5 MiB less.
 SQLITE_CACHE_KIB = 512
 # Most request batches one commit carries (bounds a transaction's size and a caller's wait).
 MAX_GROUP_BATCHES = 256
