@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-METRIC = b"app"
+METRIC = "app"
 
 
 class ServerTiming:
@@ -30,7 +30,7 @@ class ServerTiming:
         async def timed_send(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 elapsed_ms = (time.perf_counter() - start) * 1000.0
-                header = (b"server-timing", METRIC + b";dur=" + f"{elapsed_ms:.1f}".encode())
+                header = (b"server-timing", f"{METRIC};dur={elapsed_ms:.1f}".encode())
                 message = message | {"headers": [*message.get("headers", ()), header]}
             await send(message)
 
@@ -42,7 +42,7 @@ def server_time_ms(header: str | bytes) -> float | None:
     text = header.decode() if isinstance(header, bytes) else header
     for metric in text.split(","):
         name, *params = (part.strip() for part in metric.split(";"))
-        if name == METRIC.decode():
+        if name == METRIC:
             for param in params:
                 key, _, value = param.partition("=")
                 if key == "dur":
