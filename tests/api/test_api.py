@@ -24,6 +24,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from credit_scoring.api.batch_decoder import decode_batch
 from credit_scoring.api.decision_log import read_decisions
 from credit_scoring.api.launch import ServerProcess, free_port, run_environment, start_api
 from credit_scoring.api.model_loader import load_champion, load_from_path
@@ -357,6 +358,31 @@ def test_batch_json_scores_each_item_like_predict(http, tiny_project, applicatio
     assert len({r["request_id"] for r in batch["results"]}) == len(items)
     assert batch["results"][4]["probability"] == pytest.approx(
         batch["results"][1]["probability"], abs=1e-12
+    )
+
+
+def test_a_batch_decoded_by_msgspec_answers_and_logs_as_through_the_models(
+    http, server, applications
+):
+    """The same applications in strict JSON (decoded by msgspec) and with a NaN for a missing
+    field (which leaves the body to the request models): the same answers, the same logs."""
+    sk_ids = [int(i) for i in applications[schema.CLIENT_ID].iloc[:20]]
+    items = [{"application": raw_application(http, i)} for i in sk_ids]
+    strict = json.dumps({"applications": items})
+    missing = next(c for c, v in items[0]["application"].items() if v is None)
+    nan = dict(items[0]["application"], **{missing: float("nan")})
+    lenient = json.dumps({"applications": [{"application": nan}, *items[1:]]})
+    assert decode_batch(strict.encode()) is not None
+    assert decode_batch(lenient.encode()) is None
+    answers = [post_json_text(http, "/predict/batch", text) for text in (strict, lenient)]
+    assert [a.status_code for a in answers] == [200, 200], answers[1].text
+    decoded, validated = (a.json()["results"] for a in answers)
+    ids = [[r.pop("request_id") for r in results] for results in (decoded, validated)]
+    assert decoded == validated
+    logged = read_decisions(server.database_url).set_index("request_id")
+    columns = ["input_hash", "application", "probability", "decision", "history_source"]
+    assert (
+        logged.loc[ids[0], columns].values.tolist() == logged.loc[ids[1], columns].values.tolist()
     )
 
 

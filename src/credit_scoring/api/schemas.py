@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -261,6 +262,14 @@ class PredictRequest(BaseModel):
     history: HistoryIn | None = None  # type: ignore[valid-type]
 
 
+@dataclass(frozen=True)
+class DecodedBatch:
+    """A batch body already decoded and validated (:mod:`credit_scoring.api.batch_decoder`): its
+    applications' fields (every column, None where missing), without history rows."""
+
+    applications: list[dict[str, Any]]
+
+
 class BatchRequest(BaseModel):
     """Several applications scored in one call (at most ``CREDIT_API_MAX_BATCH``)."""
 
@@ -273,7 +282,11 @@ class BatchRequest(BaseModel):
     def _rules_on_the_whole_batch(cls, data: Any, handler: Any) -> Any:
         """Validate the rows without their plausibility rules, then apply the rules to every
         row at once; when a row breaks one, or anything is invalid, validate again row by row,
-        so that the errors are exactly those of the rows' own validators."""
+        so that the errors are exactly those of the rows' own validators. A
+        :class:`DecodedBatch` (the batch route's body when msgspec accepted it) is valid as
+        it is."""
+        if isinstance(data, DecodedBatch):
+            return data
         token = _RULES_ON_THE_BATCH.set(True)
         try:
             batch = handler(data)

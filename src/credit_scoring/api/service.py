@@ -53,6 +53,9 @@ logger = logging.getLogger(__name__)
 CLIENT_ID = schema.CLIENT_ID
 # Keys renumbered per request so that the rows of different requests never mix in a batch.
 RENUMBERED_KEYS = (schema.BUREAU_ID, schema.PREVIOUS_ID)
+# A validated request, or the fields of an application without history rows (every column, None
+# where missing: a batch decoded by ``api.batch_decoder``).
+ScoringRequest = PredictRequest | dict[str, Any]
 
 
 @dataclass
@@ -148,14 +151,14 @@ class ScoringService:
             logger.exception("numpy preprocess disabled: it differs from scikit-learn's")
             self.fast = None
 
-    def score(self, requests: list[PredictRequest], what_if: bool = False) -> list[dict[str, Any]]:
+    def score(self, requests: list[ScoringRequest], what_if: bool = False) -> list[dict[str, Any]]:
         """Score, explain and log ``requests`` (one vectorised pass for the whole list).
 
         The decisions are submitted to the log first; their reasons are computed while the
         log's writer thread commits them, and nothing is answered before that commit.
 
         Args:
-            requests: validated applications with optional history rows.
+            requests: validated applications with optional history rows (:data:`ScoringRequest`).
             what_if: add ``counterfactual`` (:meth:`what_if`, after the decisions are logged)
                 to each refused answer.
 
@@ -175,7 +178,7 @@ class ScoringService:
         return self.finish(scored, what_if)
 
     async def score_async(
-        self, requests: list[PredictRequest], what_if: bool = False
+        self, requests: list[ScoringRequest], what_if: bool = False
     ) -> list[dict[str, Any]]:
         """:meth:`score` for an event loop: scores and explains in the loop's thread (no thread
         hop), then awaits the commit of the decisions, so that other requests are scored
@@ -193,14 +196,13 @@ class ScoringService:
             return await run_in_threadpool(self.finish, scored, what_if)
         return self.finish(scored, what_if)
 
-    def decide(self, requests: list[PredictRequest]) -> Scored:
+    def decide(self, requests: list[ScoringRequest]) -> Scored:
         """Probability and decision of each request, and its decision-log row; the answers'
         reasons are left empty (:meth:`explain`)."""
         start = time.perf_counter()
         # Rows are keyed by position (SK_ID_CURR may be absent or repeated in a batch).
         history, sources = self.history_features(requests)
-        # The fields' values (a row model's fields are flat: its dump, without the serializer).
-        applications = [dict(vars(request.application)) for request in requests]
+        applications = [application_fields(request) for request in requests]
         blocks, columns = self.feature_columns(applications, history)
         warnings = application_warnings(blocks)
         transformed = self.preprocess(columns)  # once, for the probability and the reasons
@@ -260,7 +262,7 @@ class ScoringService:
 
     def _record(
         self,
-        request: PredictRequest,
+        request: ScoringRequest,
         application: dict[str, Any],
         response: dict[str, Any],
         now: datetime,
@@ -268,7 +270,7 @@ class ScoringService:
     ) -> DecisionRecord:
         """The decision-log row of one scored request (``application``: its given fields)."""
         application_json = canonical_json(application)
-        if request.history is None:  # canonical_json of the request, without encoding twice
+        if history_rows(request) is None:  # canonical_json of the request, not encoding twice
             request_json = f'{{"application":{application_json}}}'
         else:
             request_json = canonical_json(request.model_dump(exclude_none=True))
@@ -328,17 +330,18 @@ class ScoringService:
         return blocks, build_feature_columns(blocks, history, self.config)
 
     def history_features(
-        self, requests: list[PredictRequest]
+        self, requests: list[ScoringRequest]
     ) -> tuple[np.ndarray | None, list[str]]:
         """History aggregates of the requests, one row per request in order
         (``history_feature_columns``, NaN rows for none; None: nobody has any), and where each
         came from: ``request`` rows, the ``store`` or ``none``."""
         sources, stored, given = [], [], []
         for key, request in enumerate(requests):
-            sk_id_curr = request.application.SK_ID_CURR
-            if request.history is not None:
+            sk_id_curr = application_fields(request)[CLIENT_ID]
+            own = history_rows(request)
+            if own is not None:
                 sources.append("request")
-                given.append((key, request.history))
+                given.append((key, own))
             elif sk_id_curr in self.history:
                 sources.append("store")
                 stored.append((key, sk_id_curr))
@@ -372,6 +375,17 @@ class ScoringService:
             return default_probability(self.model.pipeline, self.preprocess(columns))
 
         return counterfactual.search(application, score, self.model.threshold, config)
+
+
+def application_fields(request: ScoringRequest) -> dict[str, Any]:
+    """The application's fields, every column (None where missing), to be read only: a row
+    model's fields are flat, so its ``__dict__`` is its dump without the serializer."""
+    return request if isinstance(request, dict) else vars(request.application)
+
+
+def history_rows(request: ScoringRequest) -> Any | None:
+    """The request's own history rows (``HistoryIn``), or None."""
+    return None if isinstance(request, dict) else request.history
 
 
 def history_tables(histories: list[tuple[int, Any]]) -> dict[str, pd.DataFrame]:

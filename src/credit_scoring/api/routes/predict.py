@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Query, UploadFile
 from credit_scoring.api.csv_input import parse_applications_csv
 from credit_scoring.api.deps import ServiceDep, SettingsDep, require_api_key
 from credit_scoring.api.errors import invalid
-from credit_scoring.api.json_body import OrjsonRoute
+from credit_scoring.api.json_body import BatchRoute, OrjsonRoute
 from credit_scoring.api.responses import AnswerResponse, documented
 from credit_scoring.api.schemas import BatchRequest, BatchResponse, PredictRequest, PredictResponse
 
@@ -39,15 +39,25 @@ async def predict(
     return AnswerResponse((await service.score_async([body], what_if=counterfactual))[0])
 
 
-@router.post("/predict/batch", response_model=BatchResponse)
 def predict_batch(
     body: BatchRequest, service: ServiceDep, settings: SettingsDep
 ) -> AnswerResponse:
     """Score several applications in one pass (at most ``CREDIT_API_MAX_BATCH``)."""
+    # ``body`` is a DecodedBatch when msgspec validated it (BatchRoute): its applications are
+    # then their fields, which the service scores as the requests without history rows.
     if len(body.applications) > settings.max_batch:
         raise invalid(("body", "applications"), f"at most {settings.max_batch} applications")
     results = service.score(body.applications)
     return AnswerResponse({"results": results, "n": len(results)})
+
+
+router.add_api_route(
+    "/predict/batch",
+    predict_batch,
+    methods=["POST"],
+    response_model=BatchResponse,
+    route_class_override=BatchRoute,
+)
 
 
 @router.post("/predict/batch/csv", response_model=BatchResponse)

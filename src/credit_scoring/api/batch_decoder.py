@@ -1,0 +1,77 @@
+"""A ``/predict/batch`` body decoded and validated in one pass by msgspec (its JSON read straight
+into typed rows: 10 ms for 1,000 applications, where orjson and the row models take 45-55 ms).
+
+msgspec checks what the row models' native twins check (:func:`~credit_scoring.api.schemas.
+_native_field`): a JSON number of the column's kind within its bounds and
+:data:`~credit_scoring.api.schemas.MAX_ABS_NUMBER`, text of at most
+:data:`~credit_scoring.api.schemas.MAX_TEXT_LENGTH` characters, the required fields present and
+not null, no unknown field; and no history rows. When it accepts a body whose rows break no
+plausibility rule, the models accept it with the same values (tested with hypothesis). Anything
+else (``NaN``, an integer written ``1.0``, history rows, any error) is left to the models, which
+say what is wrong or accept what msgspec does not.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import cache
+from typing import Annotated, Any
+
+import msgspec
+
+from credit_scoring.api.schemas import (
+    APPLICATION_TABLE,
+    MAX_ABS_NUMBER,
+    MAX_TEXT_LENGTH,
+    REQUIRED_FIELDS,
+)
+from credit_scoring.data import schema
+from credit_scoring.data.plausibility import any_broken
+from credit_scoring.data.validate import domain_bounds
+
+
+def _annotation(column: str, kind: str, required: bool) -> Any:
+    """The msgspec type of one application column (None allowed unless ``required``)."""
+    if kind == "category":
+        value: Any = Annotated[str, msgspec.Meta(max_length=MAX_TEXT_LENGTH)]
+    else:
+        low, high = domain_bounds(column)
+        low = -MAX_ABS_NUMBER if low is None else max(low, -MAX_ABS_NUMBER)
+        high = MAX_ABS_NUMBER if high is None else min(high, MAX_ABS_NUMBER)
+        if kind == "int":  # the same integers as the float bounds: msgspec wants int ones
+            value = Annotated[int, msgspec.Meta(ge=math.ceil(low), le=math.floor(high))]
+        else:
+            value = Annotated[float, msgspec.Meta(ge=float(low), le=float(high))]
+    return value if required else value | None
+
+
+@cache
+def _decoder() -> msgspec.json.Decoder:
+    """The decoder of a batch body: ``{"applications": [{"application": {...}}, ...]}``."""
+    kinds = schema.column_kinds(APPLICATION_TABLE)
+    fields = [
+        (column, _annotation(column, kind, True))
+        if column in REQUIRED_FIELDS
+        else (column, _annotation(column, kind, False), None)
+        for column, kind in kinds.items()
+        if column != schema.TARGET
+    ]
+    strict = {"kw_only": True, "forbid_unknown_fields": True}
+    application = msgspec.defstruct("Application", fields, **strict)
+    no_history = ("history", None, None)  # absent or null
+    item = msgspec.defstruct("Item", [("application", application), no_history], **strict)
+    items = Annotated[list[item], msgspec.Meta(min_length=1)]  # type: ignore[valid-type]
+    return msgspec.json.Decoder(msgspec.defstruct("Batch", [("applications", items)], **strict))
+
+
+def decode_batch(body: bytes) -> list[dict[str, Any]] | None:
+    """The applications of a batch body as their fields (every column; None where missing), or
+    None when the body is for the request models to validate (see the module docstring)."""
+    try:
+        batch = _decoder().decode(body)
+    except msgspec.DecodeError:  # its ValidationError too
+        return None
+    applications = [item.application for item in batch.applications]
+    if any_broken(applications):
+        return None
+    return [msgspec.structs.asdict(application) for application in applications]
