@@ -217,11 +217,12 @@ def _one_hot(encoder: OneHotEncoder, columns: list[str]) -> Step:
 
     def encode(X: np.ndarray) -> np.ndarray:
         out = np.zeros((len(X), width), dtype=dtype)
+        rows = np.arange(len(X))
         for j, (lookup, start) in enumerate(zip(lookups, starts, strict=True)):
-            for i, value in enumerate(X[:, j]):
-                k = lookup.get(value, unseen[j])
-                if k >= 0:
-                    out[i, start + k] = 1
+            get, unknown = lookup.get, unseen[j]
+            positions = np.array([get(value, unknown) for value in X[:, j]], dtype=np.intp)
+            known = positions >= 0  # -1: a value without a column (unseen, ignored)
+            out[rows[known], start + positions[known]] = 1
         return out
 
     return encode
