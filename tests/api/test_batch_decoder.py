@@ -4,6 +4,7 @@ it leaves to the models (None) they validate as before."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 
@@ -13,7 +14,8 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from credit_scoring.api.batch_decoder import decode_batch
-from credit_scoring.api.json_body import parse_json
+from credit_scoring.api.json_body import BatchRoute, parse_json
+from credit_scoring.api.routes import predict
 from credit_scoring.api.schemas import (
     APPLICATION_TABLE,
     MAX_TEXT_LENGTH,
@@ -125,3 +127,23 @@ def test_a_repeated_key_keeps_its_last_value_as_the_models_do():
 def test_a_decoded_batch_is_valid_as_it_is():
     decoded = DecodedBatch([dict(APPLICATION)])
     assert BatchRequest.model_validate(decoded) is decoded
+
+
+def read_body(body: bytes) -> object:
+    """What the batch route's request gives FastAPI as the JSON of ``body``."""
+    route = next(r for r in predict.router.routes if r.path == "/predict/batch")
+    assert isinstance(route, BatchRoute)
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    scope = {"type": "http", "method": "POST", "path": "/predict/batch", "headers": []}
+    return asyncio.run(route.request_class(scope, receive).json())
+
+
+def test_the_batch_route_reads_its_body_with_the_decoder():
+    decoded = read_body(encoded([APPLICATION]))
+    assert isinstance(decoded, DecodedBatch)
+    assert decoded.applications == decode_batch(encoded([APPLICATION]))
+    lenient = encoded([APPLICATION | {"EXT_SOURCE_1": math.nan}])
+    assert read_body(lenient) == parse_json(lenient)  # for the request models
