@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Iterator
 
 import pytest
@@ -62,3 +63,19 @@ def test_the_counterfactual_search_runs_off_the_event_loop(state, monkeypatch):
     answers = asyncio.run(service.score_async(requests, what_if=True))
     assert in_loop == [False] * len(requests)
     assert all(answer["counterfactual"] is not None for answer in answers)
+
+
+def test_a_batch_is_scored_with_the_garbage_collector_paused(state, monkeypatch):
+    service, enabled = state.service, []
+    explain = service.explain
+
+    def recording_explain(scored):
+        enabled.append(gc.isenabled())
+        return explain(scored)
+
+    monkeypatch.setattr(service, "explain", recording_explain)
+    requests = refused_requests(state, 2)
+    assert gc.isenabled()
+    answers = service.score(requests)
+    assert enabled == [False] and gc.isenabled()
+    assert len(answers) == len(requests)

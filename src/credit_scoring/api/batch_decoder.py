@@ -56,7 +56,7 @@ def _decoder() -> msgspec.json.Decoder:
         for column, kind in kinds.items()
         if column != schema.TARGET
     ]
-    strict = {"kw_only": True, "forbid_unknown_fields": True}
+    strict = {"kw_only": True, "forbid_unknown_fields": True, "gc": False}
     application = msgspec.defstruct("Application", fields, **strict)
     no_history = ("history", None, None)  # absent or null
     item = msgspec.defstruct("Item", [("application", application), no_history], **strict)

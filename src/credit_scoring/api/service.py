@@ -24,6 +24,7 @@ import pandas as pd
 from starlette.concurrency import run_in_threadpool
 
 from credit_scoring.api.checks import application_warnings
+from credit_scoring.api.collector import collector_paused
 from credit_scoring.api.decision_log import (
     DecisionLog,
     DecisionRecord,
@@ -155,7 +156,9 @@ class ScoringService:
         """Score, explain and log ``requests`` (one vectorised pass for the whole list).
 
         The decisions are submitted to the log first; their reasons are computed while the
-        log's writer thread commits them, and nothing is answered before that commit.
+        log's writer thread commits them, and nothing is answered before that commit. The
+        garbage collector is paused meanwhile (:func:`~credit_scoring.api.collector.
+        collector_paused`).
 
         Args:
             requests: validated applications with optional history rows (:data:`ScoringRequest`).
@@ -168,14 +171,15 @@ class ScoringService:
         Raises:
             DecisionLogError: when the decisions cannot be logged.
         """
-        scored = self.decide(requests)
-        committed = self.decision_log.submit(scored.records)
-        self.explain(scored)  # while the writer thread commits
-        try:
-            committed.result()
-        except Exception as exc:
-            raise self._log_error(scored) from exc
-        return self.finish(scored, what_if)
+        with collector_paused():
+            scored = self.decide(requests)
+            committed = self.decision_log.submit(scored.records)
+            self.explain(scored)  # while the writer thread commits
+            try:
+                committed.result()
+            except Exception as exc:
+                raise self._log_error(scored) from exc
+            return self.finish(scored, what_if)
 
     async def score_async(
         self, requests: list[ScoringRequest], what_if: bool = False
