@@ -21,13 +21,12 @@ import msgspec
 
 from credit_scoring.api.schemas import (
     APPLICATION_TABLE,
-    MAX_ABS_NUMBER,
     MAX_TEXT_LENGTH,
     REQUIRED_FIELDS,
+    accepted_range,
 )
 from credit_scoring.data import schema
 from credit_scoring.data.plausibility import any_broken
-from credit_scoring.data.validate import domain_bounds
 
 
 def _annotation(column: str, kind: str, required: bool) -> Any:
@@ -35,9 +34,7 @@ def _annotation(column: str, kind: str, required: bool) -> Any:
     if kind == "category":
         value: Any = Annotated[str, msgspec.Meta(max_length=MAX_TEXT_LENGTH)]
     else:
-        low, high = domain_bounds(column)
-        low = -MAX_ABS_NUMBER if low is None else max(low, -MAX_ABS_NUMBER)
-        high = MAX_ABS_NUMBER if high is None else min(high, MAX_ABS_NUMBER)
+        low, high = accepted_range(column)
         if kind == "int":  # the same integers as the float bounds: msgspec wants int ones
             value = Annotated[int, msgspec.Meta(ge=math.ceil(low), le=math.floor(high))]
         else:

@@ -137,18 +137,23 @@ def _field(column: str, kind: str, required: bool) -> tuple[Any, Any]:
     return annotation, (... if required else None)
 
 
+def accepted_range(column: str) -> tuple[float, float]:
+    """The closed range of a numeric column's accepted values: its domain bounds, within
+    :data:`MAX_ABS_NUMBER` (what the native twins and the batch decoder check)."""
+    low, high = domain_bounds(column)
+    low = -MAX_ABS_NUMBER if low is None else max(low, -MAX_ABS_NUMBER)
+    high = MAX_ABS_NUMBER if high is None else min(high, MAX_ABS_NUMBER)
+    return low, high
+
+
 def _native_field(column: str, kind: str, required: bool) -> tuple[Any, Any]:
     """Like :func:`_field` with pydantic's own (Rust) checks only, refusing more where they
     cannot tell the same story: a JSON number of the column's kind (no 1.0 for an integer, no
     NaN) within the column's bounds and :data:`MAX_ABS_NUMBER`."""
     if kind == "category":
         return _field(column, kind, required)
-    low, high = domain_bounds(column)
-    bounds = Field(
-        ge=-MAX_ABS_NUMBER if low is None else max(low, -MAX_ABS_NUMBER),
-        le=MAX_ABS_NUMBER if high is None else min(high, MAX_ABS_NUMBER),
-        **({} if kind == "int" else {"allow_inf_nan": False}),
-    )
+    low, high = accepted_range(column)
+    bounds = Field(ge=low, le=high, **({} if kind == "int" else {"allow_inf_nan": False}))
     number = Annotated[int if kind == "int" else float, Strict(), bounds]
     return (number, ...) if required else (number | None, None)
 
