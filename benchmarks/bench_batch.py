@@ -112,8 +112,7 @@ def main() -> None:
         if requests is None:
             sys.exit("msgspec left the batch to the request models")
         history, _ = service.history_features(requests)
-        applications = requests
-        blocks, columns = service.feature_columns(applications, history)
+        blocks, columns = service.feature_columns(requests, history)
         transformed = service.preprocess(columns)
         explainer = service.explainer
         answers = service.score(requests)
@@ -122,7 +121,7 @@ def main() -> None:
             "parse": lambda: parse_json(body),
             "parse and validate": lambda: BatchRequest.model_validate(parse_json(body)),
             "history lookup": lambda: service.history_features(requests),
-            "features": lambda: service.feature_columns(applications, history),
+            "features": lambda: service.feature_columns(requests, history),
             "warnings": lambda: application_warnings(blocks),
             "preprocess": lambda: service.preprocess(columns),
             "probability": lambda: default_probability(service.model.pipeline, transformed),
