@@ -52,25 +52,32 @@ def in_fresh_processes(script: str, arguments: tuple[Any, ...]) -> dict[Any, int
     }
 
 
-def test_large_blocks_stay_mapped_after_frees():
-    """With the threshold fixed, a freed 1 MiB block does not make the next ones come from the
-    heap: the heap does not grow by them (measured in fresh processes)."""
+def test_memory_freed_by_a_thread_is_given_back_with_one_arena():
+    """Once glibc has raised its thresholds (a large block freed, as after a batch's arrays),
+    the top of a thread's own arena stays resident after a trim; with one arena shared by the
+    threads it is given back (fresh processes: resident memory released by the trim)."""
     script = """
+        import threading
         from credit_scoring.api import memory
-        if sys.argv[1] == "fixed":
-            assert memory.map_large_blocks_apart()
-        libc.sbrk.restype = ctypes.c_void_p
-        start, peak = libc.sbrk(0), 0
-        for _ in range(20):
-            blocks = [libc.malloc(1 << 20) for _ in range(8)]
-            peak = max(peak, libc.sbrk(0) - start)
+        if sys.argv[1] == "one arena":
+            assert memory.share_one_heap_arena()
+        libc.free(libc.malloc(16 << 20))  # mapped apart; glibc raises its thresholds
+        def score():
+            blocks = [libc.malloc(1 << 20) for _ in range(8)]  # now from the heap
+            for block in blocks:
+                ctypes.memset(block, 1, 1 << 20)
             for block in blocks:
                 libc.free(block)
-        print(peak)
+        thread = threading.Thread(target=score)
+        thread.start()
+        thread.join()
+        before = resident()
+        memory.give_back_free_memory()
+        print(before - resident())
         """
-    grown = in_fresh_processes(script, ("default", "fixed"))
-    assert grown["default"] >= 8 << 20  # glibc moved the 1 MiB blocks to the heap
-    assert grown["fixed"] < 1 << 20
+    released = in_fresh_processes(script, ("arena per thread", "one arena"))
+    assert released["arena per thread"] < 1 << 20
+    assert released["one arena"] >= 6 << 20  # most of the 8 MiB freed
 
 
 def test_free_memory_is_given_back():

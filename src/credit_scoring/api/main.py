@@ -24,7 +24,7 @@ from credit_scoring.api.errors import install_error_handlers
 from credit_scoring.api.memory import (
     TrimAfterLargeBodies,
     give_back_free_memory,
-    map_large_blocks_apart,
+    share_one_heap_arena,
 )
 from credit_scoring.api.reload import ModelReloader
 from credit_scoring.api.routes import (
@@ -59,7 +59,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         setup_logging(getattr(logging, settings.log_level.upper(), logging.INFO))
         logging.getLogger("credit_scoring.features").setLevel(logging.WARNING)
-        map_large_blocks_apart()
+        share_one_heap_arena()
         app.state.api = await run_in_threadpool(load_state, settings)
         # What startup loaded lives as long as the process: out of the garbage collector's
         # sight, a request's collection no longer walks the millions of objects of the
