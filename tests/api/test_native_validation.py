@@ -9,6 +9,7 @@ import math
 from types import SimpleNamespace
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -179,8 +180,13 @@ def test_a_batch_names_the_row_and_field_breaking_a_rule(change):
     )
 )
 def test_a_rule_broken_on_many_rows_is_violated_row_by_row(rows):
+    """The API's rules on a batch (``broken``), on one application (``violated``) and the
+    ingest's on a table (``violations``) say the same, a missing value breaking none."""
+    frame = pd.DataFrame(rows, dtype=object)
     for rule in RULES:
+        expected = [rule.violated(row) for row in rows]
         columns = {c: np.array([row[c] for row in rows], float) for c in rule.reads}
-        assert rule.broken(columns).tolist() == [rule.violated(row) for row in rows], rule
+        assert rule.broken(columns).tolist() == expected, rule
+        assert rule.violations(frame).tolist() == expected, rule
     objects = [SimpleNamespace(**row) for row in rows]
     assert any_broken(objects) == any(rule.violated(row) for rule in RULES for row in rows)

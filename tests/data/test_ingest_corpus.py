@@ -12,6 +12,7 @@ import hashlib
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -265,6 +266,20 @@ def test_implausible_applications_are_errors(raw, column, value, words):
     assert finding.rows == 1 and words in finding.problem
     assert finding.example.startswith("line 4:")
     assert DOMAIN_BOUNDS.get(column, (None, None))[0] in (0, None)  # not a domain violation
+
+
+def test_a_missing_value_breaks_no_rule_but_its_own_column_is_still_checked(raw):
+    """DAYS_BIRTH missing: employment cannot be compared with birth (no finding, as in the
+    API), but a positive DAYS_EMPLOYED is still implausible on its own."""
+    train = pd.read_csv(raw / "application_train.csv")
+    train.loc[[2, 3], "DAYS_BIRTH"] = np.nan
+    train.loc[2, "DAYS_EMPLOYED"] = 100
+    train.loc[3, "DAYS_EMPLOYED"] = -40000
+    train.to_csv(raw / "application_train.csv", index=False)
+    errors = [f for f in ingest(raw).findings if f.severity == "error"]
+    [finding] = [f for f in errors if f.column == "DAYS_EMPLOYED"]
+    assert finding.rows == 1 and "must be <= 0 days" in finding.problem
+    assert finding.example.startswith("line 4:")
 
 
 def test_a_rejected_ingest_replaces_nothing(valid, raw):

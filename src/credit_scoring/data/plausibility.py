@@ -1,9 +1,12 @@
 """Plausibility rules of an application, on top of the hard domain bounds of the validator.
 
 One definition for the ingest validator (vectorised on a table: error findings naming the file,
-column and lines) and the API (one application: a 422 naming the field). A rule names the column
-it blames, the columns it reads, and a test written with operators that work alike on pandas
-Series and on plain numbers; a missing value never breaks a rule.
+column and lines) and the API (one application: a 422 naming the field; a batch's rows at once).
+A rule names the column it blames, the columns it reads, and a test written with operators that
+work alike on pandas Series, numpy arrays and plain numbers. A missing value never breaks a
+rule: each of the three ways of applying it leaves out the rows where a value it reads is
+missing, so that a rule reading a second column does not pass or fail with it by accident (a
+check that needs only its own column is a rule of its own).
 """
 
 from __future__ import annotations
@@ -55,7 +58,9 @@ class PlausibilityRule:
         if any(column not in frame.columns for column in self.reads):
             return None
         numbers = {c: pd.to_numeric(frame[c], errors="coerce") for c in self.reads}
-        return pd.Series(self.test(numbers), index=frame.index).fillna(False).astype(bool)
+        present = np.logical_and.reduce([numbers[c].notna().to_numpy() for c in self.reads])
+        broken = pd.Series(self.test(numbers), index=frame.index).fillna(False).astype(bool)
+        return broken & present
 
 
 RULES: tuple[PlausibilityRule, ...] = (
@@ -95,12 +100,17 @@ RULES: tuple[PlausibilityRule, ...] = (
     ),
     PlausibilityRule(
         "DAYS_EMPLOYED",
+        ("DAYS_EMPLOYED",),
+        f"implausible employment: must be <= 0 days, or the code {DAYS_EMPLOYED_ANOMALY} "
+        "(not employed)",
+        lambda v: (v["DAYS_EMPLOYED"] != DAYS_EMPLOYED_ANOMALY) & (v["DAYS_EMPLOYED"] > 0),
+    ),
+    PlausibilityRule(
+        "DAYS_EMPLOYED",
         ("DAYS_EMPLOYED", "DAYS_BIRTH"),
-        f"implausible employment: must start after birth (DAYS_EMPLOYED >= DAYS_BIRTH) and be "
-        f"<= 0, or be the code {DAYS_EMPLOYED_ANOMALY} (not employed)",
+        "implausible employment: must start after birth (DAYS_EMPLOYED >= DAYS_BIRTH)",
         lambda v: (
-            (v["DAYS_EMPLOYED"] != DAYS_EMPLOYED_ANOMALY)
-            & ((v["DAYS_EMPLOYED"] > 0) | (v["DAYS_EMPLOYED"] < v["DAYS_BIRTH"]))
+            (v["DAYS_EMPLOYED"] != DAYS_EMPLOYED_ANOMALY) & (v["DAYS_EMPLOYED"] < v["DAYS_BIRTH"])
         ),
     ),
 )
