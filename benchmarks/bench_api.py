@@ -158,6 +158,15 @@ def cpu_seconds(pids: list[int]) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def wait_until_idle(pid: int, interval: float = 0.05, timeout: float = 5.0) -> None:
+    """Return once ``pid`` used no CPU for two intervals in a row (or after ``timeout`` s)."""
+    deadline, last, quiet = time.perf_counter() + timeout, cpu_seconds([pid]), 0
+    while quiet < 2 and time.perf_counter() < deadline:
+        time.sleep(interval)
+        used = cpu_seconds([pid])
+        quiet, last = (quiet + 1 if used == last else 0), used
+
+
 def run(
     url: str, requests: list[bytes], clients: int, pids: list[int]
 ) -> tuple[list[float], list[float], float, float]:
@@ -204,9 +213,12 @@ def row(
 
 
 def memory_mb(pid: int) -> dict[str, float]:
-    """Resident memory of a process in MB: ``rss`` (all resident pages), ``anonymous`` (its own
-    heap: what each further worker adds) and ``file`` (mapped library code, shared between
-    workers), from /proc/PID/smaps_rollup."""
+    """Resident memory of a process in MB once it is idle (:func:`wait_until_idle`: the last
+    answer sent, a worker still frees that request's objects and gives its heap's free pages
+    back): ``rss`` (all resident pages), ``anonymous`` (its own heap: what each further worker
+    adds) and ``file`` (mapped library code, shared between workers), from
+    /proc/PID/smaps_rollup."""
+    wait_until_idle(pid)
     fields = {}
     for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
         name, value, *_ = line.split()
