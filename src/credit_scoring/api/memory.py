@@ -5,10 +5,10 @@ free pages :func:`give_back_free_memory` returns to the system: after startup an
 request with a large body (:class:`TrimAfterLargeBodies`). glibc gives each thread its own
 arena by default, and ``malloc_trim`` never shrinks the top of a thread's arena; after the
 large blocks of a batch, glibc raises its thresholds (up to 32 MiB to map a block apart, twice
-that to shrink a heap), so the next batches' arrays come from the heap and a scoring thread's
-arena kept up to 20 MB resident after the batches. With one arena, the batches' pages are
-reused within a batch and given back after it (a batch of 1,000 on the real sample: 45–60 ms
-faster than with blocks of 128 KiB mapped apart, which cost 20,000 page faults a batch).
+that to shrink a heap), so the next batches' arrays come from the heap, and a thread's arena
+would keep what they leave at its top. With one arena, the batches' pages are reused within a
+batch and given back after it (a batch of 1,000 on the real sample, in process: 45–60 ms faster
+than with blocks of 128 KiB mapped apart, which cost 20,000 page faults a batch).
 """
 
 from __future__ import annotations
