@@ -57,10 +57,11 @@ class PlausibilityRule:
         """Rows of ``frame`` breaking the rule (None when a column it reads is absent)."""
         if any(column not in frame.columns for column in self.reads):
             return None
-        numbers = {c: pd.to_numeric(frame[c], errors="coerce") for c in self.reads}
-        present = np.logical_and.reduce([numbers[c].notna().to_numpy() for c in self.reads])
-        broken = pd.Series(self.test(numbers), index=frame.index).fillna(False).astype(bool)
-        return broken & present
+        columns = {
+            c: pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+            for c in self.reads
+        }
+        return pd.Series(self.broken(columns), index=frame.index)
 
 
 RULES: tuple[PlausibilityRule, ...] = (
