@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -79,3 +80,14 @@ def test_a_batch_is_scored_with_the_garbage_collector_paused(state, monkeypatch)
     answers = service.score(requests)
     assert enabled == [False] and gc.isenabled()
     assert len(answers) == len(requests)
+
+
+def test_request_ids_are_time_ordered_uuid7(state):
+    """Request ids grow with time (UUIDv7), so the log's unique index on them is appended at
+    its end instead of rewritten at random pages: within a batch and from one call to the
+    next."""
+    requests = refused_requests(state, 2)
+    ids = [answer["request_id"] for _ in range(3) for answer in state.service.score(requests)]
+    assert len(set(ids)) == len(ids)
+    assert ids == sorted(ids)
+    assert {uuid.UUID(i).version for i in ids} == {7}

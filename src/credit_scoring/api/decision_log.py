@@ -7,6 +7,11 @@ its request id; a decision row is never edited. Decisions are written by group c
 (:class:`DecisionLog`): a caller is answered once its rows are committed. SQLite (the default)
 runs in WAL mode with a busy timeout, so several worker processes queue for the write lock
 instead of losing rows.
+
+Indexes cost every commit: request ids are time-ordered (UUIDv7), so their unique index and the
+time index grow at their end; the client id's index (audits by client) is the one of random
+keys. The input hash is not indexed (a log created before keeps that index until
+``DROP INDEX ix_decisions_input_hash``).
 """
 
 from __future__ import annotations
@@ -49,9 +54,9 @@ from credit_scoring.data import schema
 logger = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-# Page cache per connection (SQLite's default: 2 MiB). The log is appended to with random keys
-# (request ids, input hashes), which a larger cache does not hold either: 1,000 rows commit as
-# fast with 512 KiB at 60,000 rows logged (measured), and a connection holds 1.5 MiB less.
+# Page cache per connection (SQLite's default: 2 MiB). A larger cache does not hold an index of
+# random keys either: 1,000 rows committed as fast with 512 KiB at 60,000 rows logged (measured
+# with random request ids), and a connection holds 1.5 MiB less.
 SQLITE_CACHE_KIB = 512
 # Most request batches one commit carries (bounds a transaction's size and a caller's wait).
 MAX_GROUP_BATCHES = 256
@@ -69,7 +74,9 @@ decisions = Table(
     Column("request_id", String(36), nullable=False, unique=True),
     Column("created_at", DateTime(timezone=True), nullable=False, index=True),
     Column("sk_id_curr", BigInteger, nullable=True, index=True),
-    Column("input_hash", String(64), nullable=False, index=True),
+    # not indexed: nothing looks a decision up by its input, and an index of random hashes
+    # rewrites pages all over it at every commit
+    Column("input_hash", String(64), nullable=False),
     Column("probability", Float, nullable=False),
     Column("decision", String(8), nullable=False),
     Column("threshold", Float, nullable=False),

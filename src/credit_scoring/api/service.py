@@ -13,7 +13,6 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from starlette.concurrency import run_in_threadpool
+from uuid6 import uuid7
 
 from credit_scoring.api.checks import application_warnings
 from credit_scoring.api.collector import collector_paused
@@ -232,7 +232,7 @@ class ScoringService:
                 "base_value": base_value,
                 "units": units,
                 "history_source": source,
-                "request_id": str(uuid.uuid4()),
+                "request_id": str(uuid7()),  # time-ordered: the log's index grows at its end
                 "warnings": warned,
                 "counterfactual": None,
             }
