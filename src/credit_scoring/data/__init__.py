@@ -1,0 +1,1 @@
+"""Raw tables in, validated typed tables out: schema, reading, rules, synthetic data."""

@@ -8,10 +8,12 @@ import gzip
 from pathlib import Path
 from typing import TextIO
 
+from credit_scoring.data.errors import DataError
+
 BAD_LINES_SHOWN = 3
 
 
-class RawDataError(ValueError):
+class RawDataError(DataError):
     """A raw input file is missing, unreadable or malformed."""
 
 

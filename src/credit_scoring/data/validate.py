@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from credit_scoring.data import schema
+from credit_scoring.data.errors import DataError
 from credit_scoring.data.plausibility import RULES
 
 Severity = Literal["error", "warning"]
@@ -83,7 +84,7 @@ class Finding:
         return f"{self.severity.upper()} {where}: {self.problem}{count}{example}"
 
 
-class ValidationError(ValueError):
+class ValidationError(DataError):
     """Raised when a table breaks an error-level rule; carries every finding."""
 
     def __init__(self, findings: list[Finding]):

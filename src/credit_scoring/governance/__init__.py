@@ -1,0 +1,1 @@
+"""Governance: MLflow tracking and registry, model card, release, promotion, audit, evidence."""

@@ -1,0 +1,1 @@
+"""Model families, training, selection, calibration, explanations and the served pipeline."""

@@ -1,0 +1,77 @@
+"""dvc.yaml's code dependencies: a stage depends on every module its script imports.
+
+DVC reruns a stage only when a declared dependency changes. A module a stage imports but does
+not declare (e.g. the cast to float32 the models' pipelines apply) could change the stage's
+outputs while ``dvc repro`` calls them up to date, and dvc.lock would pair outputs with code
+that did not make them. The imports are read statically (every ``import`` of the package, at
+module level or inside a function), followed through the modules they reach, the packages'
+``__init__`` files included.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.test_layout import PACKAGE, imports_of
+
+ROOT = PACKAGE.parents[1]
+STAGES = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+
+
+def module_file(name: str) -> Path | None:
+    """The file of module ``name`` (a package's ``__init__.py``), None when it is not one."""
+    base = PACKAGE.parent.joinpath(*name.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def imported_files(script: Path) -> set[str]:
+    """The package's files ``script`` imports, directly or through them (root-relative)."""
+    pending, found = [script], set()
+    while pending:
+        for name in imports_of(pending.pop()):
+            parts = name.split(".")
+            for end in range(1, len(parts) + 1):  # a submodule's import runs its parents too
+                path = module_file(".".join(parts[:end]))
+                if path is not None and path not in found:
+                    found.add(path)
+                    pending.append(path)
+    return {path.relative_to(ROOT).as_posix() for path in found}
+
+
+def code_deps(stage: dict) -> list[str]:
+    """A stage's dependencies on files of the repository (not data paths of params.yaml)."""
+    return [d for d in stage["deps"] if isinstance(d, str) and "${" not in d]
+
+
+def covered(path: str, deps: list[str]) -> bool:
+    return any(path == dep or path.startswith(dep.rstrip("/") + "/") for dep in deps)
+
+
+@pytest.mark.parametrize("name", sorted(STAGES))
+def test_a_stage_depends_on_every_module_it_imports(name):
+    script = ROOT / "stages" / f"{name}.py"
+    assert f"stages/{name}.py" in STAGES[name]["cmd"]
+    deps = code_deps(STAGES[name])
+    assert f"stages/{name}.py" in deps
+    undeclared = sorted(p for p in imported_files(script) if not covered(p, deps))
+    assert undeclared == [], f"stage {name} imports modules dvc.yaml does not list: {undeclared}"
+
+
+@pytest.mark.parametrize("name", sorted(STAGES))
+def test_every_code_dependency_exists(name):
+    assert [d for d in code_deps(STAGES[name]) if not (ROOT / d).exists()] == []
+
+
+def test_the_reading_follows_imports_inside_functions_and_packages():
+    """The booster module is imported inside a function of ``boosters``; the ``features``
+    package's ``__init__`` runs for any of its modules."""
+    files = imported_files(ROOT / "stages" / "train.py")
+    assert "src/credit_scoring/modeling/xgb_booster.py" in files
+    assert "src/credit_scoring/features/__init__.py" in files
+    assert "src/credit_scoring/api/main.py" not in files
