@@ -5,11 +5,14 @@ not declare (e.g. the cast to float32 the models' pipelines apply) could change 
 outputs while ``dvc repro`` calls them up to date, and dvc.lock would pair outputs with code
 that did not make them. The imports are read statically (every ``import`` of the package, at
 module level or inside a function), followed through the modules they reach, the packages'
-``__init__`` files included.
+``__init__`` files included. The package's data files those modules name (``resources/...``,
+e.g. the column profile the schema is built from) are dependencies too.
 """
 
 from __future__ import annotations
 
+import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -18,6 +21,7 @@ import yaml
 from tests.test_layout import PACKAGE, imports_of
 
 ROOT = PACKAGE.parents[1]
+RESOURCE = re.compile(r"resources/[\w.-]+")
 STAGES = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
 
 
@@ -44,6 +48,17 @@ def imported_files(script: Path) -> set[str]:
     return {path.relative_to(ROOT).as_posix() for path in found}
 
 
+def resources_read(files: set[str]) -> set[str]:
+    """The package's data files that ``files`` name in a string (root-relative)."""
+    found = set()
+    for file in files:
+        for node in ast.walk(ast.parse((ROOT / file).read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                if RESOURCE.fullmatch(node.value) and (PACKAGE / node.value).is_file():
+                    found.add((PACKAGE / node.value).relative_to(ROOT).as_posix())
+    return found
+
+
 def code_deps(stage: dict) -> list[str]:
     """A stage's dependencies on files of the repository (not data paths of params.yaml)."""
     return [d for d in stage["deps"] if isinstance(d, str) and "${" not in d]
@@ -54,13 +69,14 @@ def covered(path: str, deps: list[str]) -> bool:
 
 
 @pytest.mark.parametrize("name", sorted(STAGES))
-def test_a_stage_depends_on_every_module_it_imports(name):
+def test_a_stage_depends_on_the_code_and_package_data_it_reads(name):
     script = ROOT / "stages" / f"{name}.py"
     assert f"stages/{name}.py" in STAGES[name]["cmd"]
     deps = code_deps(STAGES[name])
     assert f"stages/{name}.py" in deps
-    undeclared = sorted(p for p in imported_files(script) if not covered(p, deps))
-    assert undeclared == [], f"stage {name} imports modules dvc.yaml does not list: {undeclared}"
+    files = imported_files(script)
+    undeclared = sorted(p for p in files | resources_read(files) if not covered(p, deps))
+    assert undeclared == [], f"stage {name} reads files dvc.yaml does not list: {undeclared}"
 
 
 @pytest.mark.parametrize("name", sorted(STAGES))
@@ -75,3 +91,5 @@ def test_the_reading_follows_imports_inside_functions_and_packages():
     assert "src/credit_scoring/modeling/xgb_booster.py" in files
     assert "src/credit_scoring/features/__init__.py" in files
     assert "src/credit_scoring/api/main.py" not in files
+    profile = "src/credit_scoring/resources/home_credit_profile.json"
+    assert resources_read(files) == {profile}  # data/schema.py builds the schema from it
