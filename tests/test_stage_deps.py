@@ -18,20 +18,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.test_layout import PACKAGE, imports_of
+from tests.test_layout import PACKAGE, imports_of, module_name
 
 ROOT = PACKAGE.parents[1]
 RESOURCE = re.compile(r"resources/[\w.-]+")
 STAGES = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
-
-
-def module_file(name: str) -> Path | None:
-    """The file of module ``name`` (a package's ``__init__.py``), None when it is not one."""
-    base = PACKAGE.parent.joinpath(*name.split("."))
-    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
-        if candidate.is_file():
-            return candidate
-    return None
+MODULES = {module_name(path): path for path in PACKAGE.rglob("*.py")}  # a package: its __init__
 
 
 def imported_files(script: Path) -> set[str]:
@@ -41,7 +33,7 @@ def imported_files(script: Path) -> set[str]:
         for name in imports_of(pending.pop()):
             parts = name.split(".")
             for end in range(1, len(parts) + 1):  # a submodule's import runs its parents too
-                path = module_file(".".join(parts[:end]))
+                path = MODULES.get(".".join(parts[:end]))
                 if path is not None and path not in found:
                     found.add(path)
                     pending.append(path)

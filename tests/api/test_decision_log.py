@@ -64,13 +64,13 @@ def test_the_log_indexes_only_what_is_looked_up(tmp_path):
     path = tmp_path / "decisions.db"
     DecisionLog(f"sqlite:///{path}").close()
     with sqlite3.connect(path) as connection:
-        indexes = {
-            (name, bool(unique)): [
-                col[2] for col in connection.execute(f"PRAGMA index_info({name})")
-            ]
+        columns = {
+            (
+                tuple(col[2] for col in connection.execute(f"PRAGMA index_info({name})")),
+                bool(unique),
+            )
             for _, name, unique, *_ in connection.execute("PRAGMA index_list(decisions)")
         }
-    columns = {(tuple(cols), unique) for (_, unique), cols in indexes.items()}
     assert columns == {(("request_id",), True), (("created_at",), False), (("sk_id_curr",), False)}
 
 
