@@ -41,7 +41,7 @@ ENV CREDIT_API_MODEL_URI="" \
     CREDIT_API_PARAMS_PATH=params.yaml \
     CREDIT_API_DATABASE_URL=sqlite:////app/var/decisions.db
 EXPOSE 8000
-CMD ["sh", "-c", "exec uvicorn credit_scoring.api.main:app --host 0.0.0.0 --port ${PORT:-8000}"]
+CMD ["sh", "-c", "exec uvicorn credit_scoring.api.asgi:app --host 0.0.0.0 --port ${PORT:-8000}"]
 
 # The officer UI: only the UI's pins (Streamlit, httpx, Plotly; no MLflow, no model libraries),
 # then the package without its API dependencies, which the UI never imports.

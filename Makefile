@@ -84,11 +84,12 @@ evidence: setup  ## the evidence pack of a release: reports/evidence/REV.html (R
 # UI's modules, one run of its script (Streamlit's AppTest, no API reachable) and `streamlit
 # version`. Neither venv may hold the other image's libraries.
 define DOCKER_CHECK_API
-import importlib.resources, importlib.util
+import importlib.resources, importlib.util, sys
 import credit_scoring
-import credit_scoring.api.main as api
+import credit_scoring.api.asgi as api
 assert "site-packages" in credit_scoring.__file__, credit_scoring.__file__
-assert api.app.title and api.create_app
+assert api.app.title
+assert not [m for m in sys.modules if m.split(".")[0] == "pyarrow"], "the API loaded pyarrow"
 assert any(importlib.resources.files("credit_scoring").joinpath("resources").iterdir())
 extra = [name for name in ("streamlit", "dvc", "evidently", "hydra") if importlib.util.find_spec(name)]
 assert not extra, f"the API image installs {extra}"

@@ -1,6 +1,6 @@
 """Latency and throughput of the scoring API on a pipeline run (a script, not a test).
 
-Starts ``uvicorn credit_scoring.api.main:app`` (W workers) on a free loopback port against the
+Starts ``uvicorn credit_scoring.api.asgi:app`` (W workers) on a free loopback port against the
 outputs of a pipeline run, then measures: N single ``POST /predict`` requests one after the other,
 the same from C concurrent clients, and ``POST /predict/batch`` of B applications. Every request
 scores a real production client (raw application from ``GET /clients/{id}``, history from the
@@ -38,6 +38,7 @@ from credit_scoring.api.schemas import REQUIRED_FIELDS
 from credit_scoring.api.timing import server_time_ms
 
 API_KEY = "bench-key"
+DEFAULT_APP = "credit_scoring.api.asgi:app"
 STARTUP_SECONDS = 180
 CONTENT_LENGTH = re.compile(rb"(?i)content-length: *(\d+)")
 SERVER_TIMING = re.compile(rb"(?i)server-timing: *([^\r\n]*)")
@@ -53,11 +54,16 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=1000, help="applications per batch")
     parser.add_argument("--batches", type=int, default=10, help="batch requests sent")
     parser.add_argument("--model-uri", default="models:/credit-scoring@challenger")
+    parser.add_argument(
+        "--app",
+        default=DEFAULT_APP,
+        help="the ASGI app uvicorn serves (credit_scoring.api.main:app: the worker with Arrow)",
+    )
     return parser.parse_args()
 
 
 def start_benchmarked_api(
-    root: Path, model_uri: str, folder: Path, workers: int = 1
+    root: Path, model_uri: str, folder: Path, workers: int = 1, app: str = DEFAULT_APP
 ) -> ServerProcess:
     """The API on ``root``'s outputs (quiet logs, ``workers`` processes), its decision log in
     ``folder``."""
@@ -71,6 +77,7 @@ def start_benchmarked_api(
             STARTUP_SECONDS,
             200,
             ("--log-level", "warning", "--workers", str(workers)),
+            app,
         )
     except RuntimeError as exc:
         sys.exit(str(exc))
@@ -251,7 +258,7 @@ def main() -> None:
     root = args.project_root.resolve()
     with tempfile.TemporaryDirectory(prefix="bench-api-") as folder:
         started = time.perf_counter()
-        server = start_benchmarked_api(root, args.model_uri, Path(folder), args.workers)
+        server = start_benchmarked_api(root, args.model_uri, Path(folder), args.workers, args.app)
         startup = time.perf_counter() - started
         url = server.url
         try:

@@ -242,7 +242,7 @@ def test_dockerfile_commands_and_environment():
     for key in re.findall(r"CREDIT_API_(\w+)=", api_env):
         assert key.lower() in ApiSettings.model_fields, key
     [api_cmd] = [args for keyword, args in stages["api"] if keyword == "CMD"]
-    assert "uvicorn credit_scoring.api.main:app --host 0.0.0.0 --port ${PORT:-8000}" in api_cmd
+    assert "uvicorn credit_scoring.api.asgi:app --host 0.0.0.0 --port ${PORT:-8000}" in api_cmd
     [ui_cmd] = [args for keyword, args in stages["ui"] if keyword == "CMD"]
     assert "streamlit run src/credit_scoring/ui/app.py --server.port ${PORT:-8501}" in ui_cmd
     assert (
@@ -278,7 +278,7 @@ def dockerfile_copy_sources() -> set[str]:
 def test_dockerignore_keeps_what_the_images_copy():
     copied = dockerfile_copy_sources()
     assert set(IMAGE_LOCKS.values()) | {"src", "models/champion", "params.yaml"} <= copied
-    for path in [*copied, "src/credit_scoring/api/main.py", *API_FILES]:
+    for path in [*copied, "src/credit_scoring/api/asgi.py", *API_FILES]:
         assert not dockerignore_excludes(path), path
     dropped = [".git/config", ".venv/bin/python", "mlflow.db", "data/raw/bureau.csv"]
     dropped += ["data/processed/holdout.parquet", "src/credit_scoring/__pycache__/x.pyc"]
@@ -300,7 +300,7 @@ def test_docker_check_mirrors_the_dockerfile():
         check = f"DOCKER_CHECK_{venv.upper()}"
         assert f'"$$work/{venv}/bin/python" -c "$${check}"' in recipe, venv
         assert f"define {check}\n" in text and check in exported, check
-    assert "import credit_scoring.api.main" in text and "AppTest.from_file" in text
+    assert "import credit_scoring.api.asgi" in text and "AppTest.from_file" in text
     assert "make docker-check" in (ROOT / ".ci/run").read_text()
 
 

@@ -13,7 +13,6 @@ from typing import Any
 from threadpoolctl import threadpool_limits
 
 from credit_scoring.data.errors import DataError
-from credit_scoring.data.io import require_output
 
 # Failures a user can fix (bad input: raw files, validation rules; a missing upstream output):
 # one clear message, no traceback. Only the base class is imported, so that a stage does not
@@ -74,6 +73,8 @@ def write_json(data: Any, path: Path | str) -> Path:
 
 def read_json(path: Path | str) -> Any:
     """Read a JSON file written by :func:`write_json`."""
+    from credit_scoring.data.io import require_output  # pyarrow: not in the API worker
+
     return json.loads(require_output(path).read_text(encoding="utf-8"))
 
 

@@ -35,6 +35,7 @@ from credit_scoring.data import schema
 from credit_scoring.features import feature_matrix
 from credit_scoring.features.application import PROTECTED_FEATURES
 from credit_scoring.modeling.pyfunc import load_pipeline
+from credit_scoring.tabular import json_scalar
 
 # The fixture runs the whole pipeline (`dvc repro`, ~2 min); the API tests themselves take ~30 s.
 pytestmark = pytest.mark.slow
@@ -692,6 +693,25 @@ def test_client_application_is_strict_json(http, tiny_project):
     assert None in application.values()
     assert http.get("/clients/1").status_code == 404
     assert http.get("/clients/abc").status_code == 422
+
+
+def test_client_applications_are_served_with_the_values_of_the_file(http, tiny_project):
+    production = pd.read_parquet(
+        tiny_project.root / "data" / "interim" / "application_test.parquet"
+    )
+    for record in production.iloc[:25].to_dict("records"):
+        served = http.get(f"/clients/{record[schema.CLIENT_ID]}").json()
+        assert served == {column: json_scalar(value) for column, value in record.items()}
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").is_file(), reason="reads /proc (Linux)")
+def test_the_server_process_runs_without_arrow(server, http):
+    """Served as `credit_scoring.api.asgi:app`, the worker maps no Arrow library, though it
+    serves the pipeline's parquet outputs (the client store, the history, the background)."""
+    assert http.get("/clients", params={"limit": 1}).status_code == 200
+    maps = Path(f"/proc/{server.running.process.pid}/maps").read_text()
+    assert "site-packages/pandas" in maps
+    assert "pyarrow" not in maps and "libarrow" not in maps
 
 
 def test_population_places_a_client(http, pipeline_run):

@@ -10,8 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from credit_scoring.api.file_cache import cache_file
 from credit_scoring.api.history_store import HistoryStore
 from credit_scoring.api.stores import ClientStore
+from credit_scoring.tabular import json_scalar
 
 COLUMNS = ["B_COUNT", "B_MEAN", "P_MAX"]
 
@@ -117,17 +119,66 @@ def test_a_missing_file_is_an_empty_store(tmp_path):
 
 
 def test_the_client_store_renews_its_copy_the_same_way(tmp_path):
-    """The production applications' Arrow copy: reused, renewed when the file changes (the
-    earlier copy deleted), and a store still mapping it keeps answering."""
+    """The production applications' copy (index and JSON lines): reused, renewed when the file
+    changes (the earlier copy deleted, and the Arrow copies of earlier versions), and a store
+    still mapping it keeps answering."""
     path, cache = tmp_path / "application_test.parquet", tmp_path / "cache"
     frame = pd.DataFrame({"SK_ID_CURR": [100_001, 100_002], "AMT_CREDIT": [1e5, 2e5]})
     frame.to_parquet(path, index=False)
+    cache.mkdir()
+    arrow_copy = cache_file(path, cache, "clients.arrow", [])  # as an earlier version named it
+    arrow_copy.write_bytes(b"")
+    os.utime(arrow_copy, ns=(1, 1))
     earlier = ClientStore.from_parquet(path, cache)
     first = sorted(cache.iterdir())
-    assert len(first) == 1 and first[0].name.endswith(".clients.arrow")
+    assert [f.name.split(".", 1)[1] for f in first] == ["clients.index.npy", "clients.rows.jsonl"]
+    assert ClientStore.from_parquet(path, cache).get(100_002)["AMT_CREDIT"] == 2e5
+    assert sorted(cache.iterdir()) == first
     frame.assign(AMT_CREDIT=3e5).to_parquet(path, index=False)
     os.utime(path, ns=(1, 1))
     store = ClientStore.from_parquet(path, cache)
     renewed = sorted(cache.iterdir())
-    assert len(renewed) == 1 and renewed != first
+    assert len(renewed) == 2 and not set(renewed) & set(first)
     assert store.get(100_001)["AMT_CREDIT"] == 3e5 and earlier.get(100_001)["AMT_CREDIT"] == 1e5
+
+
+@pytest.fixture
+def applications_file(tmp_path):
+    """An application_test-like parquet: a client twice, missing values, text, a TARGET."""
+    frame = pd.DataFrame(
+        {
+            "SK_ID_CURR": [100_007, 100_003, 100_007, 100_005],
+            "TARGET": [0, 1, 1, 0],
+            "NAME_CONTRACT_TYPE": ["Cash loans", None, "Revolving loans", "Cash loans"],
+            "CNT_CHILDREN": [0, 2, 1, 3],
+            "AMT_CREDIT": [1e5 / 3, np.nan, 2e5, 0.1 + 0.2],
+            "EXT_SOURCE_1": [np.nan, 0.5, 0.25, np.inf],
+        }
+    )
+    path = tmp_path / "application_test.parquet"
+    frame.to_parquet(path, index=False)
+    return path, frame
+
+
+@pytest.mark.parametrize("mapped", [True, False])
+def test_the_client_store_serves_each_first_application_as_json(applications_file, mapped):
+    """Each client's first row, in file order, TARGET dropped, every value as
+    :func:`json_scalar` gives it (NaN and inf as None, integers as int, floats exact)."""
+    path, frame = applications_file
+    store = ClientStore.from_parquet(path, path.parent / "cache" if mapped else None)
+    assert len(store) == 3 and store.ids(10, 0) == [100_007, 100_003, 100_005]
+    assert store.ids(1, 1) == [100_003]
+    for record in frame.drop(index=2).drop(columns="TARGET").to_dict("records"):
+        served = store.get(record["SK_ID_CURR"])
+        expected = {column: json_scalar(value) for column, value in record.items()}
+        assert served == expected and list(served) == list(expected)
+        assert [type(v) for v in served.values()] == [type(v) for v in expected.values()]
+    assert store.get(100_001) is None
+
+
+def test_an_empty_or_missing_applications_file_is_an_empty_store(applications_file, tmp_path):
+    path, frame = applications_file
+    frame.iloc[:0].to_parquet(path, index=False)
+    for source in (path, tmp_path / "none.parquet"):
+        store = ClientStore.from_parquet(source, tmp_path / "cache")
+        assert len(store) == 0 and store.ids(10, 0) == [] and store.get(100_007) is None

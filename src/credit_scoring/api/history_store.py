@@ -4,21 +4,23 @@ The featurize stage writes them as parquet. Read into the heap, the block would 
 own in every worker (21 MB on the real sample, some 600 MB at Kaggle size). At startup the API
 copies it once into a cache folder as two ``.npy`` files (client ids sorted, and their rows) and
 maps those read-only: the pages are the kernel's page cache, shared by every worker, and a
-worker holds resident only the rows it has looked up (:mod:`credit_scoring.api.file_cache`).
+worker holds resident only the rows it has looked up (:mod:`credit_scoring.api.file_cache`). The
+copy is written in a child process when the worker keeps Arrow out
+(:mod:`credit_scoring.api.lean_worker`).
 """
 
 from __future__ import annotations
 
 import logging
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 
 from credit_scoring.api.file_cache import cache_file, remove_earlier, write_atomically
+from credit_scoring.api.lean_worker import call_in_child
 from credit_scoring.data import schema
-from credit_scoring.data.io import release_arrow_memory
 
 logger = logging.getLogger(__name__)
 
@@ -68,10 +70,6 @@ class HistoryStore:
         if not path.is_file():
             logger.warning("history store %s not found: no client has stored history", path)
             return cls(np.empty(0, "int64"), np.empty((0, len(columns))), columns)
-        available = set(pq.read_schema(path).names)
-        missing = [c for c in columns if c not in available]
-        if missing:
-            raise ValueError(f"{path}: lacks {len(missing)} history features, e.g. {missing[:5]}")
         store = None
         if cache_dir is not None:
             try:
@@ -81,7 +79,11 @@ class HistoryStore:
                     "history cache in %s unusable (%s): read into memory", cache_dir, exc
                 )
         if store is None:
-            store = cls.from_frame(pd.read_parquet(path, columns=[CLIENT_ID, *columns]))
+            with tempfile.TemporaryDirectory() as folder:
+                ids_file = Path(folder) / "history.ids.npy"
+                values_file = Path(folder) / "history.values.npy"
+                call_in_child(write_copy, path, columns, ids_file, values_file)
+                store = cls(np.load(ids_file), np.load(values_file), columns)
         logger.info("history store %s: %d clients", path, len(store))
         return store
 
@@ -90,7 +92,10 @@ class HistoryStore:
         """The store mapped from its cache files (written first when missing)."""
         ids_file, values_file = _cache_files(path, columns, cache_dir)
         if not (ids_file.is_file() and values_file.is_file()):
-            _write_cache(path, columns, ids_file, values_file)
+            call_in_child(write_copy, path, columns, ids_file, values_file)
+            remove_earlier(values_file, "history.values.npy")
+            remove_earlier(ids_file, "history.ids.npy")
+            logger.info("history store: %s cached in %s", path, values_file)
         return cls(np.load(ids_file), np.load(values_file, mmap_mode="r"), columns)
 
     def __len__(self) -> int:
@@ -115,10 +120,22 @@ def _cache_files(path: Path, columns: list[str], cache_dir: Path) -> tuple[Path,
     )
 
 
-def _write_cache(path: Path, columns: list[str], ids_file: Path, values_file: Path) -> None:
+def write_copy(path: Path, columns: list[str], ids_file: Path, values_file: Path) -> None:
     """Copy the parquet file into the two cache files (rows sorted by client), one column at a
-    time: the process never holds more than a column of the table."""
+    time: the process never holds more than a column of the table.
+
+    Raises:
+        ValueError: when the file lacks some of ``columns`` or has a client twice.
+    """
+    import pyarrow.parquet as pq
+
+    from credit_scoring.data.io import release_arrow_memory
+
     parquet = pq.ParquetFile(path)
+    available = set(parquet.schema_arrow.names)
+    missing = [c for c in columns if c not in available]
+    if missing:
+        raise ValueError(f"{path}: lacks {len(missing)} history features, e.g. {missing[:5]}")
 
     def column(name: str) -> np.ndarray:
         return parquet.read(columns=[name]).column(0).to_numpy()
@@ -141,6 +158,3 @@ def _write_cache(path: Path, columns: list[str], ids_file: Path, values_file: Pa
     write_atomically(values_file, write_values)
     write_atomically(ids_file, write_ids)
     release_arrow_memory()
-    remove_earlier(values_file, "history.values.npy")
-    remove_earlier(ids_file, "history.ids.npy")
-    logger.info("history store: %d clients cached in %s", len(ids), values_file)

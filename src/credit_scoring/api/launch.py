@@ -115,9 +115,11 @@ def start_api(
     timeout: float = 180,
     expect_status: int | None = 200,
     extra_args: tuple[str, ...] = (),
+    app: str = "credit_scoring.api.asgi:app",
 ) -> ServerProcess:
-    """Uvicorn serving ``credit_scoring.api.main:app`` on a free loopback port, once healthy."""
+    """Uvicorn serving ``app`` (by default the API without Arrow) on a free loopback port, once
+    healthy."""
     port = free_port()
-    command = [sys.executable, "-m", "uvicorn", "credit_scoring.api.main:app"]
+    command = [sys.executable, "-m", "uvicorn", app]
     command += ["--host", HOST, "--port", str(port), *extra_args]
     return start_server(command, port, env, cwd, log, "/health", timeout, expect_status)

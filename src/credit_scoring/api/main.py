@@ -1,6 +1,6 @@
 """The FastAPI application: settings, startup loading (lifespan), error handlers, routers.
 
-Start it with ``uvicorn credit_scoring.api.main:app --host 127.0.0.1 --port 8000`` from the
+Start it with ``uvicorn credit_scoring.api.asgi:app --host 127.0.0.1 --port 8000`` from the
 pipeline's project folder (relative paths of the settings are from the working directory), or
 with the ``credit-scoring-api`` console script (:func:`run`).
 """
@@ -103,5 +103,5 @@ def run() -> None:
     parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     args = parser.parse_args()
     uvicorn.run(
-        "credit_scoring.api.main:app", host=args.host, port=args.port, workers=args.workers
+        "credit_scoring.api.asgi:app", host=args.host, port=args.port, workers=args.workers
     )

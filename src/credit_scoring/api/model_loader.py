@@ -8,27 +8,19 @@ from __future__ import annotations
 
 import json
 import logging
-import re
-import socket
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import urlparse
+from typing import Any, Literal
 
 import pandas as pd
 
+from credit_scoring.api.lean_worker import cached_frame
+from credit_scoring.api.registry import MODEL_URI_PATTERN, fetch, parse_model_uri
 from credit_scoring.data import schema
 from credit_scoring.modeling.pyfunc import load_pipeline, load_serving_stats, read_mlmodel
 
-if TYPE_CHECKING:
-    from mlflow.entities.model_registry import ModelVersion
-
 logger = logging.getLogger(__name__)
 
-MODEL_URI_PATTERN = re.compile(
-    r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/]+)|/(?P<version>\d+))$"
-)
-PROBE_TIMEOUT_SECONDS = 3.0
 DEFAULT_NAME = "credit-scoring"
 
 
@@ -72,7 +64,9 @@ class LoadedModel:
     background: pd.DataFrame | None = None
 
 
-def load_champion(model_uri: str, tracking_uri: str, model_path: Path) -> LoadedModel:
+def load_champion(
+    model_uri: str, tracking_uri: str, model_path: Path, cache_dir: Path | None = None
+) -> LoadedModel:
     """Load ``model_uri`` from the registry at ``tracking_uri``, else the folder ``model_path``.
 
     Args:
@@ -80,6 +74,7 @@ def load_champion(model_uri: str, tracking_uri: str, model_path: Path) -> Loaded
             registry.
         tracking_uri: MLflow tracking/registry URI.
         model_path: MLflow model folder used when the registry cannot serve the model.
+        cache_dir: where the SHAP background's copy lives (:func:`lean_worker.cached_frame`).
 
     Returns:
         The loaded model.
@@ -87,11 +82,12 @@ def load_champion(model_uri: str, tracking_uri: str, model_path: Path) -> Loaded
     Raises:
         ModelLoadError: when neither source works.
     """
-    name = _parse(model_uri)[0] if MODEL_URI_PATTERN.match(model_uri or "") else DEFAULT_NAME
+    is_registry_uri = MODEL_URI_PATTERN.match(model_uri or "") is not None
+    name = parse_model_uri(model_uri)[0] if is_registry_uri else DEFAULT_NAME
     registry_error: Exception | None = None
     if model_uri:
         try:
-            return load_from_registry(model_uri, tracking_uri)
+            return load_from_registry(model_uri, tracking_uri, cache_dir)
         except Exception as exc:  # any registry failure means: use the local copy
             registry_error = exc
             logger.warning(
@@ -102,7 +98,7 @@ def load_champion(model_uri: str, tracking_uri: str, model_path: Path) -> Loaded
                 model_path,
             )
     try:
-        return load_from_path(model_path, name)
+        return load_from_path(model_path, name, cache_dir)
     except Exception as exc:
         raise ModelLoadError(
             f"cannot load the model: registry {model_uri!r} at {tracking_uri!r}: "
@@ -110,61 +106,51 @@ def load_champion(model_uri: str, tracking_uri: str, model_path: Path) -> Loaded
         ) from exc
 
 
-def load_from_registry(model_uri: str, tracking_uri: str) -> LoadedModel:
-    """Resolve ``model_uri`` to a version of the registry and load it.
+def load_from_registry(
+    model_uri: str, tracking_uri: str, cache_dir: Path | None = None
+) -> LoadedModel:
+    """Resolve ``model_uri`` to a version of the registry and load it (MLflow itself is used
+    in a child process when this one is lean: :func:`credit_scoring.api.registry.fetch`).
 
     Raises:
         ConnectionError: when the tracking server or database is not there.
         mlflow.exceptions.MlflowException: unknown model, alias or version.
+        credit_scoring.api.registry.RegistryError: either, in a lean process.
     """
-    import mlflow  # only for the registry: a local folder is read without it
-
-    name = _parse(model_uri)[0]
-    model_version = resolve_version(model_uri, tracking_uri)
-    mlflow.set_tracking_uri(tracking_uri)
-    mlflow.set_registry_uri(tracking_uri)
-    pinned = f"models:/{name}/{model_version.version}"
-    local = mlflow.artifacts.download_artifacts(
-        artifact_uri=pinned, tracking_uri=tracking_uri, registry_uri=tracking_uri
-    )
-    loaded = _load_folder(Path(local), name, str(model_version.version), model_version.tags)
+    name = parse_model_uri(model_uri)[0]
+    local, version, tags = fetch(model_uri, tracking_uri)
+    loaded = _load_folder(Path(local), name, version, tags, cache_dir)
+    pinned = f"models:/{name}/{version}"
     logger.info("loaded %s (%s) from the registry at %s", pinned, model_uri, tracking_uri)
     return replace(loaded, source="registry", uri=pinned)
 
 
-def resolve_version(model_uri: str, tracking_uri: str) -> ModelVersion:
-    """The registry version ``model_uri`` (alias or number) points to now.
-
-    Raises:
-        ConnectionError: when the tracking server or database is not there.
-        mlflow.exceptions.MlflowException: unknown model, alias or version.
-    """
-    from mlflow import MlflowClient
-
-    name, alias, version = _parse(model_uri)
-    _probe(tracking_uri)
-    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
-    if alias:
-        return client.get_model_version_by_alias(name, alias)
-    return client.get_model_version(name, version)
-
-
-def load_from_path(path: Path, name: str = DEFAULT_NAME) -> LoadedModel:
+def load_from_path(
+    path: Path, name: str = DEFAULT_NAME, cache_dir: Path | None = None
+) -> LoadedModel:
     """Load the MLflow model folder ``path`` (no registry involved)."""
     path = Path(path)
     if not (path / "MLmodel").is_file():
         raise FileNotFoundError(f"{path}: not an MLflow model folder (no MLmodel file)")
-    loaded = _load_folder(path, name, None, {})
+    loaded = _load_folder(path, name, None, {}, cache_dir)
     logger.info("loaded %s from the local folder %s", name, path)
     return replace(loaded, source="local", uri=str(path.resolve()))
 
 
-def _load_folder(path: Path, name: str, version: str | None, tags: dict[str, str]) -> LoadedModel:
+def _load_folder(
+    path: Path,
+    name: str,
+    version: str | None,
+    tags: dict[str, str],
+    cache_dir: Path | None = None,
+) -> LoadedModel:
     """Pipeline + metadata (completed by registry ``tags``) of an MLflow model folder."""
     mlmodel = read_mlmodel(path)
     metadata = mlmodel.get("metadata") or {}
     pipeline = load_pipeline(path, mlmodel)
-    population, background = load_serving_stats(path, mlmodel)
+    population, background = load_serving_stats(
+        path, mlmodel, lambda background: cached_frame(background, cache_dir)
+    )
     threshold = metadata.get("threshold", tags.get("threshold"))
     if threshold is None:
         raise ValueError(f"{path}: no decision threshold in the model metadata or version tags")
@@ -205,37 +191,3 @@ def _features(metadata: dict[str, Any], tags: dict[str, str], pipeline: Any) -> 
         "numeric": [n for n in names if n not in categorical],
         "categorical": [n for n in names if n in categorical],
     }
-
-
-def _parse(model_uri: str) -> tuple[str, str | None, str | None]:
-    """``(name, alias, version)`` of a ``models:/`` URI.
-
-    Raises:
-        ValueError: for any other URI.
-    """
-    match = MODEL_URI_PATTERN.match(model_uri)
-    if match is None:
-        raise ValueError(
-            f"unsupported model URI {model_uri!r}: use models:/<name>@<alias> "
-            "or models:/<name>/<version>"
-        )
-    return match["name"], match["alias"], match["version"]
-
-
-def _probe(tracking_uri: str) -> None:
-    """Fail fast when the registry is clearly not there (no MLflow retries, no new database).
-
-    Raises:
-        ConnectionError: a SQLite file that does not exist, or a server refusing connections.
-    """
-    parsed = urlparse(tracking_uri)
-    if parsed.scheme == "sqlite":
-        database = tracking_uri.removeprefix("sqlite:///")
-        if database and database != ":memory:" and not Path(database).is_file():
-            raise ConnectionError(f"registry database {database} does not exist")
-    elif parsed.scheme in ("http", "https"):
-        port = parsed.port or (443 if parsed.scheme == "https" else 80)
-        try:
-            socket.create_connection((parsed.hostname, port), PROBE_TIMEOUT_SECONDS).close()
-        except OSError as exc:
-            raise ConnectionError(f"tracking server {tracking_uri} unreachable: {exc}") from exc

@@ -16,7 +16,7 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from credit_scoring.api.model_loader import MODEL_URI_PATTERN, resolve_version
+from credit_scoring.api.registry import MODEL_URI_PATTERN, resolve_version
 from credit_scoring.api.startup import ApiState, load_state
 
 logger = logging.getLogger(__name__)

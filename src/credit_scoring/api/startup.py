@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pyarrow.parquet as pq
 
 from credit_scoring.api.decision_log import DecisionLog
 from credit_scoring.api.history_store import HistoryStore
+from credit_scoring.api.lean_worker import read_parquet
 from credit_scoring.api.model_loader import LoadedModel, load_champion
 from credit_scoring.api.service import ScoringService
 from credit_scoring.api.settings import ApiSettings
@@ -77,7 +77,9 @@ def load_state(settings: ApiSettings, previous: ApiState | None = None) -> ApiSt
         explain = ExplainConfig(
             **{k: v for k, v in params.get("explain", {}).items() if k in EXPLAIN_FIELDS}
         )
-        model = load_champion(settings.model_uri, settings.tracking_uri, settings.model_path)
+        model = load_champion(
+            settings.model_uri, settings.tracking_uri, settings.model_path, _cache_dir(settings)
+        )
     except Exception as exc:
         state.error = f"model not loaded: {exc}"
         logger.error("%s", state.error)
@@ -128,9 +130,7 @@ def load_state(settings: ApiSettings, previous: ApiState | None = None) -> ApiSt
 
 def read_population(path: Path, model: LoadedModel) -> pd.DataFrame:
     """The model's feature columns and TARGET of the labelled training rows at ``path``."""
-    available = set(pq.read_schema(path).names)
-    wanted = [TARGET, *model.features["numeric"], *model.features["categorical"]]
-    return pd.read_parquet(path, columns=[c for c in wanted if c in available])
+    return read_parquet(path, [TARGET, *model.features["numeric"], *model.features["categorical"]])
 
 
 def make_explainer(

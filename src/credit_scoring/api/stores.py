@@ -1,43 +1,45 @@
 """Read-only data the API serves from: production applications (history aggregates:
-:mod:`credit_scoring.api.history_store`)."""
+:mod:`credit_scoring.api.history_store`).
+
+The applications (e.g. application_test) are copied once into the cache folder as JSON lines,
+one client's application per line with its values as ``/clients/{id}`` answers them, and an
+index (client id, start and end of its line) that workers map read-only
+(:mod:`credit_scoring.api.file_cache`). The copy is written in a child process when the worker
+keeps Arrow out (:mod:`credit_scoring.api.lean_worker`).
+"""
 
 from __future__ import annotations
 
 import logging
+import mmap
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
+import orjson
 
 from credit_scoring.api.file_cache import cache_file, remove_earlier, write_atomically
+from credit_scoring.api.lean_worker import call_in_child
 from credit_scoring.data import schema
-from credit_scoring.data.io import release_arrow_memory
 from credit_scoring.tabular import json_scalar
 
 logger = logging.getLogger(__name__)
 
 CLIENT_ID = schema.CLIENT_ID
+INDEX, ROWS = "clients.index.npy", "clients.rows.jsonl"
+BATCH_ROWS = 8192
 
 
 class ClientStore:
-    """Raw production applications (e.g. application_test), by SK_ID_CURR, as an Arrow table:
-    mapped from an Arrow IPC copy in the cache folder (:mod:`credit_scoring.api.file_cache`), or
-    read into memory."""
+    """Raw production applications by SK_ID_CURR (TARGET dropped, first row per client): an
+    index of (id, start, end) in file order and the JSON lines it points into."""
 
-    def __init__(self, table: pa.Table) -> None:
-        """Keep the application columns of ``table`` (TARGET dropped), first row per client."""
-        columns = [c for c in schema.table_columns("application_test") if c in table.column_names]
-        table = table.select(columns)
-        ids = table.column(CLIENT_ID).to_numpy().astype("int64")
-        _, first = np.unique(ids, return_index=True)
-        if len(first) < len(ids):
-            keep = np.sort(first)
-            table, ids = table.take(keep), ids[keep]
-        self.table = table
-        self._ids = ids
-        self._positions = dict(zip(ids.tolist(), range(len(ids)), strict=True))
+    def __init__(self, index: np.ndarray, rows: bytes | mmap.mmap) -> None:
+        self._index = np.asarray(index, dtype="int64").reshape(-1, 3)
+        self._rows = rows
+        ids = self._index[:, 0].tolist()
+        self._positions = dict(zip(ids, range(len(ids)), strict=True))
 
     @classmethod
     def from_parquet(cls, path: Path, cache_dir: Path | None = None) -> ClientStore:
@@ -49,47 +51,83 @@ class ClientStore:
         path = Path(path)
         if not path.is_file():
             logger.warning("client store %s not found: /clients will be empty", path)
-            return cls(pa.table({CLIENT_ID: pa.array([], pa.int64())}))
-        table = None
+            return cls(np.empty((0, 3), "int64"), b"")
+        store = None
         if cache_dir is not None:
             try:
-                table = _mapped_table(path, Path(cache_dir))
+                store = cls._mapped(path, Path(cache_dir))
             except OSError as exc:
                 logger.warning(
                     "client cache in %s unusable (%s): read into memory", cache_dir, exc
                 )
-        store = cls(pq.ParquetFile(path).read() if table is None else table)
+        if store is None:
+            with tempfile.TemporaryDirectory() as folder:
+                index_file, rows_file = Path(folder) / INDEX, Path(folder) / ROWS
+                call_in_child(write_copy, path, index_file, rows_file)
+                store = cls(np.load(index_file), rows_file.read_bytes())
         logger.info("client store %s: %d applications", path, len(store))
         return store
 
+    @classmethod
+    def _mapped(cls, path: Path, cache_dir: Path) -> ClientStore:
+        """The store mapped from its cache files (written first when missing)."""
+        index_file = cache_file(path, cache_dir, INDEX, [])
+        rows_file = cache_file(path, cache_dir, ROWS, [])
+        if not (index_file.is_file() and rows_file.is_file()):
+            call_in_child(write_copy, path, index_file, rows_file)
+            remove_earlier(index_file, INDEX)
+            remove_earlier(rows_file, ROWS)
+            remove_earlier(rows_file, "clients.arrow")  # the Arrow copies of earlier versions
+        index = np.load(index_file)
+        if not rows_file.stat().st_size:
+            return cls(index, b"")
+        with open(rows_file, "rb") as handle:
+            return cls(index, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ))
+
     def __len__(self) -> int:
-        return len(self._ids)
+        return len(self._index)
 
     def ids(self, limit: int, offset: int) -> list[int]:
         """``limit`` client ids from position ``offset``, in file order."""
-        return self._ids[offset : offset + limit].tolist()
+        return self._index[offset : offset + limit, 0].tolist()
 
     def get(self, sk_id_curr: int) -> dict[str, Any] | None:
         """The raw application of a client as JSON-safe values (None when unknown)."""
         position = self._positions.get(sk_id_curr)
         if position is None:
             return None
-        row = self.table.slice(position, 1).to_pylist()[0]
-        return {column: json_scalar(value) for column, value in row.items()}
+        _, start, end = self._index[position].tolist()
+        return orjson.loads(self._rows[start:end])
 
 
-def _mapped_table(path: Path, cache_dir: Path) -> pa.Table:
-    """The table of the parquet file ``path``, mapped from its Arrow IPC copy (written first
-    when missing): zero-copy, its pages shared by the workers."""
-    copy = cache_file(path, cache_dir, "clients.arrow", [])
-    if not copy.is_file():
+def write_copy(path: Path, index_file: Path, rows_file: Path) -> None:
+    """Copy the applications of the parquet file ``path`` into ``rows_file`` (JSON lines, the
+    application columns in schema order, first row per client) and ``index_file``, a batch of
+    rows at a time."""
+    import pyarrow.parquet as pq
 
-        def write(target: Path) -> None:
-            table = pq.ParquetFile(path).read()
-            with pa.OSFile(str(target), "wb") as sink, pa.ipc.new_file(sink, table.schema) as out:
-                out.write_table(table)
+    parquet = pq.ParquetFile(path)
+    available = set(parquet.schema_arrow.names)
+    columns = [c for c in schema.table_columns("application_test") if c in available]
+    index: list[tuple[int, int, int]] = []
 
-        write_atomically(copy, write)
-        release_arrow_memory()
-        remove_earlier(copy, "clients.arrow")
-    return pa.ipc.open_file(pa.memory_map(str(copy))).read_all()
+    def write_rows(target: Path) -> None:
+        seen: set[int] = set()
+        with open(target, "wb") as output:
+            for batch in parquet.iter_batches(batch_size=BATCH_ROWS, columns=columns):
+                for row in batch.to_pylist():
+                    sk_id = int(row[CLIENT_ID])
+                    if sk_id in seen:
+                        continue
+                    seen.add(sk_id)
+                    line = orjson.dumps({k: json_scalar(v) for k, v in row.items()})
+                    start = output.tell()
+                    output.write(line + b"\n")
+                    index.append((sk_id, start, start + len(line)))
+
+    def write_index(target: Path) -> None:
+        with open(target, "wb") as output:  # np.save(path) would append ".npy" to the name
+            np.save(output, np.array(index, dtype="int64").reshape(-1, 3))
+
+    write_atomically(rows_file, write_rows)
+    write_atomically(index_file, write_index)  # last: a reader sees both files or neither

@@ -8,7 +8,6 @@ from typing import Any
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from credit_scoring.data.io import read_table, release_arrow_memory
 from credit_scoring.data.schema import CLIENT_ID, TARGET
 from credit_scoring.features.common import missing_as_nan
 
@@ -68,6 +67,8 @@ def read_model_matrix(
 ) -> tuple[pd.DataFrame, pd.Series]:
     """(model matrix, TARGET) of a labelled parquet table; the table itself is dropped and
     Arrow's pool released before returning, so only the matrix stays in memory."""
+    from credit_scoring.data.io import read_table, release_arrow_memory  # not in the API worker
+
     frame = read_table(path)
     X, y = feature_matrix(frame, columns, numeric_dtype), frame[TARGET].copy()
     del frame

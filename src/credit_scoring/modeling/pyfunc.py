@@ -15,7 +15,7 @@ no history, as the API does for an unknown client (NaN aggregates, 0 counts).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -152,9 +152,15 @@ def load_pipeline(model_dir: Path, mlmodel: Mapping[str, Any] | None = None) -> 
 
 
 def load_serving_stats(
-    model_dir: Path, mlmodel: Mapping[str, Any] | None = None
+    model_dir: Path,
+    mlmodel: Mapping[str, Any] | None = None,
+    read_parquet: Callable[[Path], pd.DataFrame] = pd.read_parquet,
 ) -> tuple[dict[str, dict[str, Any]] | None, pd.DataFrame | None]:
-    """The population summaries and SHAP background stored with the model (None if absent)."""
+    """The population summaries and SHAP background stored with the model (None if absent).
+
+    Args:
+        read_parquet: reads the background's parquet file (the API's reads it without Arrow).
+    """
     data = _data_folder(model_dir, mlmodel)
     if data is None:
         return None, None
@@ -162,7 +168,7 @@ def load_serving_stats(
     if (data / POPULATION).is_file():
         population = json.loads((data / POPULATION).read_text(encoding="utf-8"))
     if (data / BACKGROUND).is_file():
-        background = pd.read_parquet(data / BACKGROUND)
+        background = read_parquet(data / BACKGROUND)
     return population, background
 
 
