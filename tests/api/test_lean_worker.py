@@ -158,19 +158,28 @@ print(json.dumps(answers))
 """
 
 
+# fetch_registered sets MLflow's process-wide URIs: run apart, not to leak into later tests.
+IN_PROCESS = """
+import json, sys
+from credit_scoring.api.registry import fetch_registered
+
+print(json.dumps(fetch_registered(*sys.argv[1:3])))
+"""
+
+
+def run_python(script: str, *args: str) -> subprocess.CompletedProcess:
+    run = subprocess.run(
+        [sys.executable, "-c", script, *args], capture_output=True, text=True, timeout=300
+    )
+    assert run.returncode == 0, run.stderr
+    return run
+
+
 def test_a_lean_worker_fetches_the_registered_model_without_mlflow(tiny_project):
     register = yaml.safe_load((tiny_project.root / "params.yaml").read_text())["register"]
     model_uri = f"models:/{register['model_name']}@{register['alias']}"
-    run = subprocess.run(
-        [sys.executable, "-c", REGISTRY, model_uri, tiny_project.tracking_uri],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=tiny_project.root,
-    )
-    assert run.returncode == 0, run.stderr
-    answers = json.loads(run.stdout)
-    expected = list(registry.fetch_registered(model_uri, tiny_project.tracking_uri))
+    answers = json.loads(run_python(REGISTRY, model_uri, tiny_project.tracking_uri).stdout)
+    expected = json.loads(run_python(IN_PROCESS, model_uri, tiny_project.tracking_uri).stdout)
     assert answers["prefetched"] and answers["first"] == answers["second"] == expected
     assert answers["unknown"].startswith("RegistryError: MlflowException")
     assert "unknown" in answers["unknown"]

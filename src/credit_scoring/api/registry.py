@@ -78,10 +78,12 @@ def _fetch_reporting_errors(model_uri: str, tracking_uri: str) -> Fetched:
 def fetch_registered(model_uri: str, tracking_uri: str) -> tuple[str, str, dict[str, str]]:
     """The local folder (downloaded when the artifacts are remote), version number and tags of
     the registry version ``model_uri`` points to now."""
-    import mlflow  # only for the registry: a local folder is read without it
+    import mlflow.artifacts  # only for the registry: a local folder is read without it
 
     name = parse_model_uri(model_uri)[0]
     model_version = resolve_version(model_uri, tracking_uri)
+    # MLflow finds the version's logged model through its process-wide URIs (the arguments
+    # below are not enough): they are set, as they were before this ran in a child.
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_registry_uri(tracking_uri)
     local = mlflow.artifacts.download_artifacts(
