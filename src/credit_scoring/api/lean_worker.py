@@ -18,7 +18,7 @@ import logging
 import multiprocessing
 import sys
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -55,15 +55,25 @@ def arrow_kept_out() -> bool:
     return any(isinstance(finder, ArrowBlocker) for finder in sys.meta_path)
 
 
+def start_in_child(
+    function: Callable[..., Result], /, *args: Any, **kwargs: Any
+) -> tuple[ProcessPoolExecutor, Future[Result]]:
+    """A spawned child process (a fresh interpreter: Arrow importable) and the future of
+    ``function(*args, **kwargs)`` running in it (``function`` importable by name, its arguments
+    and result picklable); shut the child down once the result is taken."""
+    context = multiprocessing.get_context("spawn")
+    child = ProcessPoolExecutor(max_workers=1, mp_context=context)
+    return child, child.submit(function, *args, **kwargs)
+
+
 def call_in_child(function: Callable[..., Result], /, *args: Any, **kwargs: Any) -> Result:
     """``function(*args, **kwargs)``, in a spawned child process when this one is lean (Arrow
-    kept out; ``function`` importable by name, its arguments and result picklable; the child's
-    exception is raised here)."""
+    kept out; see :func:`start_in_child`; the child's exception is raised here)."""
     if not arrow_kept_out():
         return function(*args, **kwargs)
-    context = multiprocessing.get_context("spawn")  # a fresh interpreter, Arrow importable
-    with ProcessPoolExecutor(max_workers=1, mp_context=context) as child:
-        return child.submit(function, *args, **kwargs).result()
+    child, result = start_in_child(function, *args, **kwargs)
+    with child:
+        return result.result()
 
 
 def read_parquet(path: Path, columns: list[str] | None = None) -> pd.DataFrame:

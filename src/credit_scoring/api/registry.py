@@ -9,7 +9,6 @@ the registry's answer overlap the worker's own imports.
 
 from __future__ import annotations
 
-import multiprocessing
 import re
 import socket
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -17,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
-from credit_scoring.api.lean_worker import arrow_kept_out, call_in_child
+from credit_scoring.api.lean_worker import arrow_kept_out, call_in_child, start_in_child
 
 if TYPE_CHECKING:
     from mlflow.entities.model_registry import ModelVersion
@@ -43,9 +42,9 @@ def prefetch(model_uri: str, tracking_uri: str) -> bool:
     ``model_uri`` a registry URI; :func:`fetch` takes its answer. True when started."""
     if not arrow_kept_out() or not MODEL_URI_PATTERN.match(model_uri or ""):
         return False
-    child = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-    future = child.submit(_fetch_reporting_errors, model_uri, tracking_uri)
-    _prefetched[(model_uri, tracking_uri)] = (child, future)
+    _prefetched[(model_uri, tracking_uri)] = start_in_child(
+        _fetch_reporting_errors, model_uri, tracking_uri
+    )
     return True
 
 
@@ -57,15 +56,13 @@ def fetch(model_uri: str, tracking_uri: str) -> Fetched:
         RegistryError: in a lean process, whatever the registry raised.
     """
     prefetched = _prefetched.pop((model_uri, tracking_uri), None)
-    if prefetched is None and not arrow_kept_out():
-        return fetch_registered(model_uri, tracking_uri)
-    if prefetched is None:
+    if prefetched is not None:
+        child, future = prefetched
+        with child:
+            return future.result()
+    if arrow_kept_out():
         return call_in_child(_fetch_reporting_errors, model_uri, tracking_uri)
-    child, future = prefetched
-    try:
-        return future.result()
-    finally:
-        child.shutdown()
+    return fetch_registered(model_uri, tracking_uri)  # MLflow's own exceptions, unwrapped
 
 
 def _fetch_reporting_errors(model_uri: str, tracking_uri: str) -> Fetched:
@@ -75,7 +72,7 @@ def _fetch_reporting_errors(model_uri: str, tracking_uri: str) -> Fetched:
         raise RegistryError(f"{type(exc).__name__}: {exc}") from None
 
 
-def fetch_registered(model_uri: str, tracking_uri: str) -> tuple[str, str, dict[str, str]]:
+def fetch_registered(model_uri: str, tracking_uri: str) -> Fetched:
     """The local folder (downloaded when the artifacts are remote), version number and tags of
     the registry version ``model_uri`` points to now."""
     import mlflow.artifacts  # only for the registry: a local folder is read without it
