@@ -143,17 +143,21 @@ import json, sys
 from credit_scoring.api.lean_worker import keep_arrow_out
 
 assert keep_arrow_out()
-from credit_scoring.api import registry
+from credit_scoring.api import registry, registry_sqlite
 
-model_uri, tracking_uri = sys.argv[1:3]
+model_uri, tracking_uri, through = sys.argv[1:4]
+if through == "mlflow":  # a registry this code does not read: MLflow answers, in a child
+    registry_sqlite.SCHEMA_REVISIONS = frozenset()
 answers = {"prefetched": registry.prefetch(model_uri, tracking_uri)}
-answers["first"] = registry.fetch(model_uri, tracking_uri)  # the prefetched answer
-answers["second"] = registry.fetch(model_uri, tracking_uri)  # fetched in a child
+answers["first"] = registry.fetch(model_uri, tracking_uri)  # the prefetched answer, if any
+answers["second"] = registry.fetch(model_uri, tracking_uri)  # read or fetched again
 try:
     registry.fetch(model_uri + "-unknown", tracking_uri)
 except Exception as exc:
     answers["unknown"] = f"{type(exc).__name__}: {exc}"
 answers["modules"] = sorted({m.split(".")[0] for m in sys.modules} & {"mlflow", "pyarrow"})
+# MLflow itself, in this process, where the database is not read directly (the model watch)
+answers["version"] = registry.current_version(model_uri, tracking_uri)
 print(json.dumps(answers))
 """
 
@@ -175,12 +179,17 @@ def run_python(script: str, *args: str) -> subprocess.CompletedProcess:
     return run
 
 
-def test_a_lean_worker_fetches_the_registered_model_without_mlflow(tiny_project):
+@pytest.mark.parametrize("through", ["sqlite", "mlflow"])
+def test_a_lean_worker_fetches_the_registered_model_without_mlflow(tiny_project, through):
     register = yaml.safe_load((tiny_project.root / "params.yaml").read_text())["register"]
     model_uri = f"models:/{register['model_name']}@{register['alias']}"
-    answers = json.loads(run_python(REGISTRY, model_uri, tiny_project.tracking_uri).stdout)
+    run = run_python(REGISTRY, model_uri, tiny_project.tracking_uri, through)
+    answers = json.loads(run.stdout)
     expected = json.loads(run_python(IN_PROCESS, model_uri, tiny_project.tracking_uri).stdout)
-    assert answers["prefetched"] and answers["first"] == answers["second"] == expected
+    # Read from the database, no child is started; else MLflow's answer comes from a child.
+    assert answers["prefetched"] == (through == "mlflow")
+    assert answers["first"] == answers["second"] == expected
+    assert answers["version"] == expected[1]
     assert answers["unknown"].startswith("RegistryError: MlflowException")
     assert "unknown" in answers["unknown"]
     assert answers["modules"] == []

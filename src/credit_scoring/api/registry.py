@@ -1,14 +1,17 @@
 """The MLflow registry as the API reads it: which version a ``models:/`` URI points to, and the
 local folder of that version.
 
-MLflow is imported only here, inside the functions: some 80 MB and 2 s of a worker's startup. In
-a lean worker (:mod:`credit_scoring.api.lean_worker`) :func:`fetch` runs in a child process, and
-:func:`prefetch` starts that child as the server process starts, so that MLflow's import and
-the registry's answer overlap the worker's own imports.
+An SQLite registry with local artifacts (the default) is read without MLflow
+(:mod:`credit_scoring.api.registry_sqlite`). Otherwise MLflow answers; it is imported only
+here, inside the functions: some 80 MB and 3.5 s of a worker's startup. In a lean worker
+(:mod:`credit_scoring.api.lean_worker`) it runs in a child process, and :func:`prefetch` starts
+that child as the server process starts, so that MLflow's import and the registry's answer
+overlap the worker's own imports.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import socket
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -16,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
+from credit_scoring.api import registry_sqlite
 from credit_scoring.api.lean_worker import arrow_kept_out, call_in_child, start_in_child
 
 if TYPE_CHECKING:
@@ -25,6 +29,8 @@ MODEL_URI_PATTERN = re.compile(
     r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/]+)|/(?P<version>\d+))$"
 )
 PROBE_TIMEOUT_SECONDS = 3.0
+
+logger = logging.getLogger(__name__)
 
 Fetched = tuple[str, str, dict[str, str]]
 
@@ -38,9 +44,12 @@ _prefetched: dict[tuple[str, str], tuple[ProcessPoolExecutor, Future[Fetched]]] 
 
 
 def prefetch(model_uri: str, tracking_uri: str) -> bool:
-    """Start :func:`fetch_registered` in a child process now, when this process is lean and
-    ``model_uri`` a registry URI; :func:`fetch` takes its answer. True when started."""
+    """Start :func:`fetch_registered` in a child process now, when this process is lean,
+    ``model_uri`` a registry URI and the registry not one :func:`read_directly` reads;
+    :func:`fetch` takes its answer. True when started."""
     if not arrow_kept_out() or not MODEL_URI_PATTERN.match(model_uri or ""):
+        return False
+    if read_directly(model_uri, tracking_uri) is not None:
         return False
     _prefetched[(model_uri, tracking_uri)] = start_in_child(
         _fetch_reporting_errors, model_uri, tracking_uri
@@ -50,7 +59,8 @@ def prefetch(model_uri: str, tracking_uri: str) -> bool:
 
 def fetch(model_uri: str, tracking_uri: str) -> Fetched:
     """:func:`fetch_registered`'s answer: the one prefetched for these URIs (taken once), else
-    fetched now (in a child process when this one is lean).
+    the registry's database read directly (:func:`read_directly`), else fetched now through
+    MLflow (in a child process when this one is lean).
 
     Raises:
         RegistryError: in a lean process, whatever the registry raised.
@@ -60,9 +70,32 @@ def fetch(model_uri: str, tracking_uri: str) -> Fetched:
         child, future = prefetched
         with child:
             return future.result()
+    if (direct := read_directly(model_uri, tracking_uri)) is not None:
+        return direct
     if arrow_kept_out():
         return call_in_child(_fetch_reporting_errors, model_uri, tracking_uri)
     return fetch_registered(model_uri, tracking_uri)  # MLflow's own exceptions, unwrapped
+
+
+def read_directly(model_uri: str, tracking_uri: str) -> Fetched | None:
+    """:func:`fetch_registered`'s answer read from an SQLite registry without MLflow (None when
+    :func:`registry_sqlite.read_version` cannot answer as MLflow would)."""
+    answer = registry_sqlite.read_version(tracking_uri, *parse_model_uri(model_uri))
+    if answer is not None:
+        logger.info("%s read from the registry's database %s", model_uri, tracking_uri)
+    return answer
+
+
+def current_version(model_uri: str, tracking_uri: str) -> str:
+    """The number of the version ``model_uri`` points to now (read directly when possible).
+
+    Raises:
+        As :func:`resolve_version`.
+    """
+    direct = read_directly(model_uri, tracking_uri)
+    if direct is not None:
+        return direct[1]
+    return str(resolve_version(model_uri, tracking_uri).version)
 
 
 def _fetch_reporting_errors(model_uri: str, tracking_uri: str) -> Fetched:

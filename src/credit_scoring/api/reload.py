@@ -16,7 +16,7 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from credit_scoring.api.registry import MODEL_URI_PATTERN, resolve_version
+from credit_scoring.api.registry import MODEL_URI_PATTERN, current_version
 from credit_scoring.api.startup import ApiState, load_state
 
 logger = logging.getLogger(__name__)
@@ -85,7 +85,7 @@ class ModelReloader:
         if match is None or not match["alias"]:
             return False
         try:
-            version = str(resolve_version(settings.model_uri, settings.tracking_uri).version)
+            version = current_version(settings.model_uri, settings.tracking_uri)
         except Exception as exc:
             logger.warning("cannot check %s: %s", settings.model_uri, exc)
             return False
