@@ -3,15 +3,19 @@ rows."""
 
 from __future__ import annotations
 
+import logging
 import os
+import stat
 import time
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from credit_scoring.api.file_cache import cache_file
+from credit_scoring.api.file_cache import cache_file, private_folder
 from credit_scoring.api.history_store import HistoryStore
+from credit_scoring.api.settings import ApiSettings
+from credit_scoring.api.startup import _cache_dir
 from credit_scoring.api.stores import ClientStore
 from credit_scoring.tabular import json_scalar
 
@@ -182,3 +186,35 @@ def test_an_empty_or_missing_applications_file_is_an_empty_store(applications_fi
     for source in (path, tmp_path / "none.parquet"):
         store = ClientStore.from_parquet(source, tmp_path / "cache")
         assert len(store) == 0 and store.ids(10, 0) == [] and store.get(100_007) is None
+
+
+def test_only_a_cache_folder_no_one_else_can_write_in_is_used(tmp_path, caplog):
+    """Its copies are served as they are: another user's planted copy would change decisions."""
+    created = private_folder(tmp_path / "new" / "cache")
+    assert created == tmp_path / "new" / "cache"
+    assert stat.S_IMODE(created.stat().st_mode) == 0o700
+    readable = tmp_path / "readable"
+    readable.mkdir(mode=0o755)
+    assert private_folder(readable) == readable
+    for name, mode in (("shared", 0o777), ("sticky", 0o1777), ("group", 0o775)):
+        folder = tmp_path / name
+        folder.mkdir()
+        folder.chmod(mode)
+        with caplog.at_level(logging.WARNING):
+            assert private_folder(folder) is None, name
+        assert f"writable by others (mode {mode:o})" in caplog.text
+        assert _cache_dir(ApiSettings(cache_dir=str(folder))) is None  # what the API uses
+    link = tmp_path / "link"
+    link.symlink_to(created)
+    assert private_folder(link) is None and "not a directory" in caplog.text
+    (tmp_path / "file").write_text("")
+    assert private_folder(tmp_path / "file") is None
+    assert _cache_dir(ApiSettings(cache_dir=str(created))) == created
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid") or os.getuid() != 0, reason="needs root to chown")
+def test_another_users_cache_folder_is_not_used(tmp_path, caplog):
+    folder = tmp_path / "theirs"
+    folder.mkdir(mode=0o755)
+    os.chown(folder, 65534, 65534)
+    assert private_folder(folder) is None and "owned by uid 65534" in caplog.text

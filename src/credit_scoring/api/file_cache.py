@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import stat
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +25,30 @@ from pathlib import Path
 logger = logging.getLogger(__name__)
 
 ABANDONED_TEMPORARY_SECONDS = 3600
+
+
+def private_folder(folder: Path) -> Path | None:
+    """``folder``, created if missing (mode 0700), when only this user can write in it; else
+    None, and the stores are read into memory. Its files are served as they are: in a shared
+    temporary folder, another user's planted copy would change the decisions."""
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        found = folder.lstat()
+    except OSError as exc:
+        logger.warning("cache folder %s unusable (%s): stores read into memory", folder, exc)
+        return None
+    problems = []
+    if not stat.S_ISDIR(found.st_mode):
+        problems.append("not a directory")
+    if found.st_uid != os.getuid():
+        problems.append(f"owned by uid {found.st_uid}")
+    if found.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        problems.append(f"writable by others (mode {stat.S_IMODE(found.st_mode):o})")
+    if problems:
+        reasons = ", ".join(problems)
+        logger.warning("cache folder %s not private (%s): stores kept in memory", folder, reasons)
+        return None
+    return folder
 
 
 def cache_file(source: Path, cache_dir: Path, kind: str, extra: list[str]) -> Path:

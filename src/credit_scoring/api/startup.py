@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from credit_scoring.api.decision_log import DecisionLog
+from credit_scoring.api.file_cache import private_folder
 from credit_scoring.api.history_store import HistoryStore
 from credit_scoring.api.lean_worker import read_parquet
 from credit_scoring.api.model_loader import LoadedModel, load_champion
@@ -64,11 +65,12 @@ def load_state(settings: ApiSettings, previous: ApiState | None = None) -> ApiSt
             kept (the model, population and explainer are loaded anew).
     """
     state = ApiState(settings)
+    cache_dir = _cache_dir(settings)
     if previous is not None and previous.clients is not None:
         state.clients = previous.clients
     else:
         try:
-            state.clients = ClientStore.from_parquet(settings.clients_path, _cache_dir(settings))
+            state.clients = ClientStore.from_parquet(settings.clients_path, cache_dir)
         except Exception as exc:
             logger.error("client store %s unusable: %s", settings.clients_path, exc)
     try:
@@ -78,7 +80,7 @@ def load_state(settings: ApiSettings, previous: ApiState | None = None) -> ApiSt
             **{k: v for k, v in params.get("explain", {}).items() if k in EXPLAIN_FIELDS}
         )
         model = load_champion(
-            settings.model_uri, settings.tracking_uri, settings.model_path, _cache_dir(settings)
+            settings.model_uri, settings.tracking_uri, settings.model_path, cache_dir
         )
     except Exception as exc:
         state.error = f"model not loaded: {exc}"
@@ -101,7 +103,7 @@ def load_state(settings: ApiSettings, previous: ApiState | None = None) -> ApiSt
             history=HistoryStore.from_parquet(
                 settings.history_path,
                 history_feature_columns(config),
-                _cache_dir(settings),
+                cache_dir,
             ),
             explainer=make_explainer(model, training_rows, explain),
             decision_log=(
@@ -153,4 +155,4 @@ def make_explainer(
 
 def _cache_dir(settings: ApiSettings) -> Path | None:
     """Where the stores' mapped copies live (None: the stores are read into memory)."""
-    return Path(settings.cache_dir) if settings.cache_dir else None
+    return private_folder(Path(settings.cache_dir)) if settings.cache_dir else None
