@@ -40,7 +40,7 @@ def private_folder(folder: Path) -> Path | None:
     problems = []
     if not stat.S_ISDIR(found.st_mode):
         problems.append("not a directory")
-    if found.st_uid != os.getuid():
+    if hasattr(os, "getuid") and found.st_uid != os.getuid():  # POSIX owners
         problems.append(f"owned by uid {found.st_uid}")
     if found.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
         problems.append(f"writable by others (mode {stat.S_IMODE(found.st_mode):o})")
