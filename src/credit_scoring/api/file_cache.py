@@ -18,13 +18,17 @@ import hashlib
 import logging
 import os
 import stat
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 logger = logging.getLogger(__name__)
 
 ABANDONED_TEMPORARY_SECONDS = 3600
+
+Store = TypeVar("Store")
 
 
 def private_folder(folder: Path) -> Path | None:
@@ -49,6 +53,38 @@ def private_folder(folder: Path) -> Path | None:
         logger.warning("cache folder %s not private (%s): stores kept in memory", folder, reasons)
         return None
     return folder
+
+
+def load_copies(
+    source: Path,
+    cache_dir: Path | None,
+    kinds: tuple[str, ...],
+    extra: list[str],
+    write: Callable[..., None],
+    load: Callable[[list[Path], bool], Store],
+    retired: tuple[str, ...] = (),
+) -> Store:
+    """``load(files, mapped)`` of the copies of ``source`` that ``write(*files)`` makes, one
+    file of each of ``kinds``: the cache's (written first when missing, then the earlier files
+    of those kinds and of the ``retired`` ones deleted), for ``load`` to map; else, when
+    ``cache_dir`` is None or unusable, temporary ones for ``load`` to read into memory."""
+    if cache_dir is not None:
+        try:
+            files = [cache_file(source, Path(cache_dir), kind, extra) for kind in kinds]
+            if not all(file.is_file() for file in files):
+                write(*files)
+                for file, kind in zip(files, kinds, strict=True):
+                    remove_earlier(file, kind)
+                for kind in retired:
+                    remove_earlier(files[0], kind)
+                logger.info("%s copied to %s", source, cache_dir)
+            return load(files, True)
+        except OSError as exc:
+            logger.warning("cache %s unusable (%s): %s read into memory", cache_dir, exc, source)
+    with tempfile.TemporaryDirectory() as folder:
+        files = [Path(folder) / kind for kind in kinds]
+        write(*files)
+        return load(files, False)
 
 
 def cache_file(source: Path, cache_dir: Path, kind: str, extra: list[str]) -> Path:

@@ -12,19 +12,19 @@ copy is written in a child process when the worker keeps Arrow out
 from __future__ import annotations
 
 import logging
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from credit_scoring.api.file_cache import cache_file, remove_earlier, write_atomically
+from credit_scoring.api.file_cache import load_copies, write_atomically
 from credit_scoring.api.lean_worker import call_in_child
 from credit_scoring.data import schema
 
 logger = logging.getLogger(__name__)
 
 CLIENT_ID = schema.CLIENT_ID
+IDS, VALUES = "history.ids.npy", "history.values.npy"
 
 
 class HistoryStore:
@@ -70,33 +70,18 @@ class HistoryStore:
         if not path.is_file():
             logger.warning("history store %s not found: no client has stored history", path)
             return cls(np.empty(0, "int64"), np.empty((0, len(columns))), columns)
-        store = None
-        if cache_dir is not None:
-            try:
-                store = cls._mapped(path, columns, Path(cache_dir))
-            except OSError as exc:
-                logger.warning(
-                    "history cache in %s unusable (%s): read into memory", cache_dir, exc
-                )
-        if store is None:
-            with tempfile.TemporaryDirectory() as folder:
-                ids_file = Path(folder) / "history.ids.npy"
-                values_file = Path(folder) / "history.values.npy"
-                call_in_child(write_copy, path, columns, ids_file, values_file)
-                store = cls(np.load(ids_file), np.load(values_file), columns)
+        store = load_copies(
+            path,
+            cache_dir,
+            (IDS, VALUES),
+            columns,
+            lambda *files: call_in_child(write_copy, path, columns, *files),
+            lambda files, mapped: cls(
+                np.load(files[0]), np.load(files[1], mmap_mode="r" if mapped else None), columns
+            ),
+        )
         logger.info("history store %s: %d clients", path, len(store))
         return store
-
-    @classmethod
-    def _mapped(cls, path: Path, columns: list[str], cache_dir: Path) -> HistoryStore:
-        """The store mapped from its cache files (written first when missing)."""
-        ids_file, values_file = _cache_files(path, columns, cache_dir)
-        if not (ids_file.is_file() and values_file.is_file()):
-            call_in_child(write_copy, path, columns, ids_file, values_file)
-            remove_earlier(values_file, "history.values.npy")
-            remove_earlier(ids_file, "history.ids.npy")
-            logger.info("history store: %s cached in %s", path, values_file)
-        return cls(np.load(ids_file), np.load(values_file, mmap_mode="r"), columns)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -110,14 +95,6 @@ class HistoryStore:
     def rows(self, sk_ids: list[int]) -> np.ndarray:
         """The aggregates of ``sk_ids`` (all known), one row each, in order (``columns``)."""
         return np.asarray(self.values[np.searchsorted(self.ids, sk_ids)], dtype="float64")
-
-
-def _cache_files(path: Path, columns: list[str], cache_dir: Path) -> tuple[Path, Path]:
-    """The cache's ids and values files of this parquet file and columns."""
-    return (
-        cache_file(path, cache_dir, "history.ids.npy", columns),
-        cache_file(path, cache_dir, "history.values.npy", columns),
-    )
 
 
 def write_copy(path: Path, columns: list[str], ids_file: Path, values_file: Path) -> None:

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import logging
 import mmap
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import orjson
 
-from credit_scoring.api.file_cache import cache_file, remove_earlier, write_atomically
+from credit_scoring.api.file_cache import load_copies, write_atomically
 from credit_scoring.api.lean_worker import call_in_child
 from credit_scoring.data import schema
 from credit_scoring.tabular import json_scalar
@@ -52,33 +51,25 @@ class ClientStore:
         if not path.is_file():
             logger.warning("client store %s not found: /clients will be empty", path)
             return cls(np.empty((0, 3), "int64"), b"")
-        store = None
-        if cache_dir is not None:
-            try:
-                store = cls._mapped(path, Path(cache_dir))
-            except OSError as exc:
-                logger.warning(
-                    "client cache in %s unusable (%s): read into memory", cache_dir, exc
-                )
-        if store is None:
-            with tempfile.TemporaryDirectory() as folder:
-                index_file, rows_file = Path(folder) / INDEX, Path(folder) / ROWS
-                call_in_child(write_copy, path, index_file, rows_file)
-                store = cls(np.load(index_file), rows_file.read_bytes())
+        store = load_copies(
+            path,
+            cache_dir,
+            (INDEX, ROWS),
+            [],
+            lambda *files: call_in_child(write_copy, path, *files),
+            cls._load,
+            retired=("clients.arrow",),  # the Arrow copies of earlier versions
+        )
         logger.info("client store %s: %d applications", path, len(store))
         return store
 
     @classmethod
-    def _mapped(cls, path: Path, cache_dir: Path) -> ClientStore:
-        """The store mapped from its cache files (written first when missing)."""
-        index_file = cache_file(path, cache_dir, INDEX, [])
-        rows_file = cache_file(path, cache_dir, ROWS, [])
-        if not (index_file.is_file() and rows_file.is_file()):
-            call_in_child(write_copy, path, index_file, rows_file)
-            remove_earlier(index_file, INDEX)
-            remove_earlier(rows_file, ROWS)
-            remove_earlier(rows_file, "clients.arrow")  # the Arrow copies of earlier versions
+    def _load(cls, files: list[Path], mapped: bool) -> ClientStore:
+        """The store of its index and rows files (the rows mapped, or read)."""
+        index_file, rows_file = files
         index = np.load(index_file)
+        if not mapped:
+            return cls(index, rows_file.read_bytes())
         if not rows_file.stat().st_size:
             return cls(index, b"")
         with open(rows_file, "rb") as handle:
