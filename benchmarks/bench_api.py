@@ -33,12 +33,11 @@ from typing import Any
 
 import httpx
 
-from credit_scoring.api.launch import ServerProcess, run_environment, start_api
+from credit_scoring.api.launch import ASGI_APP, ServerProcess, run_environment, start_api
 from credit_scoring.api.schemas import REQUIRED_FIELDS
 from credit_scoring.api.timing import server_time_ms
 
 API_KEY = "bench-key"
-DEFAULT_APP = "credit_scoring.api.asgi:app"
 STARTUP_SECONDS = 180
 CONTENT_LENGTH = re.compile(rb"(?i)content-length: *(\d+)")
 SERVER_TIMING = re.compile(rb"(?i)server-timing: *([^\r\n]*)")
@@ -56,14 +55,14 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--model-uri", default="models:/credit-scoring@challenger")
     parser.add_argument(
         "--app",
-        default=DEFAULT_APP,
+        default=ASGI_APP,
         help="the ASGI app uvicorn serves (credit_scoring.api.main:app: the worker with Arrow)",
     )
     return parser.parse_args()
 
 
 def start_benchmarked_api(
-    root: Path, model_uri: str, folder: Path, workers: int = 1, app: str = DEFAULT_APP
+    root: Path, model_uri: str, folder: Path, workers: int = 1, app: str = ASGI_APP
 ) -> ServerProcess:
     """The API on ``root``'s outputs (quiet logs, ``workers`` processes), its decision log in
     ``folder``."""

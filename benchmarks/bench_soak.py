@@ -28,6 +28,7 @@ import httpx
 
 from credit_scoring.api.decision_log import read_decisions
 from credit_scoring.api.launch import (
+    ASGI_APP,
     ServerProcess,
     free_port,
     run_environment,
@@ -52,7 +53,7 @@ def start(root: Path, folder: Path, port: int, model_uri: str, workers: int) -> 
     """Uvicorn on ``port`` serving ``root``'s outputs, its decision log in ``folder``."""
     env = dict(os.environ) | run_environment(root, f"sqlite:///{folder / 'decisions.db'}", API_KEY)
     env |= {"CREDIT_API_MODEL_URI": model_uri, "CREDIT_API_LOG_LEVEL": "WARNING"}
-    command = [sys.executable, "-m", "uvicorn", "credit_scoring.api.asgi:app"]
+    command = [sys.executable, "-m", "uvicorn", ASGI_APP]
     command += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
     command += ["--log-level", "warning"]
     return start_server(command, port, env, root, folder / "api.log", "/health", 180)

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 
 HOST = "127.0.0.1"
+ASGI_APP = "credit_scoring.api.asgi:app"  # the API as servers run it (without Arrow)
 
 
 def free_port() -> int:
@@ -115,7 +116,7 @@ def start_api(
     timeout: float = 180,
     expect_status: int | None = 200,
     extra_args: tuple[str, ...] = (),
-    app: str = "credit_scoring.api.asgi:app",
+    app: str = ASGI_APP,
 ) -> ServerProcess:
     """Uvicorn serving ``app`` (by default the API without Arrow) on a free loopback port, once
     healthy."""
