@@ -4,6 +4,7 @@ its own caller, and a server killed under load has logged every decision it answ
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gc
 import os
 import signal
@@ -171,6 +172,26 @@ async def _kill_under_load(url: str, pid: int, body: dict, clients: int) -> list
 
 
 @pytest.mark.slow
+def test_commits_leave_the_wal_checkpoint_to_a_thread_of_its_own(tmp_path):
+    """No commit checkpoints (SQLite's wal_autocheckpoint is off on the log's connections), yet
+    the committed pages reach the database file, which only a checkpoint writes in WAL mode."""
+    path = tmp_path / "decisions.db"
+    log = DecisionLog(f"sqlite:///{path}")
+    with log.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
+    empty = path.stat().st_size
+    bulky = [dataclasses.replace(record(), application="x" * 4000) for _ in range(300)]
+    for _ in range(3):
+        log.record([dataclasses.replace(row, request_id=str(uuid.uuid4())) for row in bulky])
+    deadline = time.monotonic() + 30
+    while path.stat().st_size < empty + 3 * 300 * 4000 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert path.stat().st_size >= empty + 3 * 300 * 4000
+    log.close()
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("SELECT count(*) FROM decisions").fetchone() == (900,)
+
+
 def test_a_server_killed_under_load_has_logged_every_answered_decision(tiny_project, tmp_path):
     server = serve(tiny_project, tmp_path, API_KEY)
     try:

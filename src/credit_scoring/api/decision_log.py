@@ -49,6 +49,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import make_url
 
+from credit_scoring.api.wal_checkpoint import WalCheckpointer
 from credit_scoring.data import schema
 
 logger = logging.getLogger(__name__)
@@ -193,12 +194,17 @@ class DecisionLog:
     them in one transaction: under concurrent requests one commit carries many decisions, and
     a caller is answered only once its own rows are committed (a decision is never answered
     before it is logged). A transaction that fails is retried batch by batch, so a bad batch
-    fails only its own caller.
+    fails only its own caller. An SQLite file's WAL is checkpointed after the commits, in a
+    thread of its own (:class:`~credit_scoring.api.wal_checkpoint.WalCheckpointer`).
     """
 
     def __init__(self, database_url: str) -> None:
         """Connect to ``database_url``, create the table if needed, start the writer."""
         self.engine = make_engine(database_url)
+        database = self.engine.url.database
+        self._checkpoints = None
+        if self.engine.dialect.name == "sqlite" and database and database != ":memory:":
+            self._checkpoints = WalCheckpointer(self.engine)
         metadata.create_all(self.engine)
         self._pending: queue.SimpleQueue[_Batch | None] = queue.SimpleQueue()
         self._closing = threading.Lock()  # nothing is queued after the writer's stop mark
@@ -261,6 +267,8 @@ class DecisionLog:
             for batch in batches:
                 self._commit([batch])
             return
+        if self._checkpoints is not None:
+            self._checkpoints.request()
         for batch in batches:
             batch.done.set_result(None)
 
@@ -339,6 +347,8 @@ class DecisionLog:
                 self._closed = True
                 self._pending.put(None)
         self._writer.join()
+        if self._checkpoints is not None:
+            self._checkpoints.close()
         self.engine.dispose()
 
 

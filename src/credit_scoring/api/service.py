@@ -21,7 +21,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from starlette.concurrency import run_in_threadpool
-from uuid6 import uuid7
 
 from credit_scoring.api.checks import application_warnings
 from credit_scoring.api.collector import collector_paused
@@ -33,6 +32,7 @@ from credit_scoring.api.decision_log import (
 )
 from credit_scoring.api.history_store import HistoryStore
 from credit_scoring.api.model_loader import LoadedModel
+from credit_scoring.api.request_ids import request_ids
 from credit_scoring.api.schemas import PredictRequest
 from credit_scoring.config import FeaturesConfig
 from credit_scoring.data import schema
@@ -218,8 +218,10 @@ class ScoringService:
         base_value = None if self.explainer is None else self.explainer.expected_value
         units = None if self.explainer is None else self.explainer.units
         responses, records = [], []
-        for request, fields, probability, source, warned in zip(
-            requests, applications, probabilities, sources, warnings, strict=True
+        # time-ordered: the log's index grows at its end
+        ids = request_ids(len(requests))
+        for request, fields, probability, source, warned, request_id in zip(
+            requests, applications, probabilities, sources, warnings, ids, strict=True
         ):
             given = {k: v for k, v in fields.items() if v is not None}
             response = {
@@ -232,7 +234,7 @@ class ScoringService:
                 "base_value": base_value,
                 "units": units,
                 "history_source": source,
-                "request_id": str(uuid7()),  # time-ordered: the log's index grows at its end
+                "request_id": request_id,
                 "warnings": warned,
                 "counterfactual": None,
             }
