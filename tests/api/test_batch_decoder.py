@@ -59,6 +59,51 @@ def test_what_the_decoder_accepts_the_models_accept_with_the_same_values(applica
         assert typed(decoded) == typed(expected)
 
 
+def canonical_reference(fields: dict) -> str:
+    """The decision log's canonical JSON of an application's given fields (json.dumps)."""
+    given = {k: v for k, v in fields.items() if v is not None}
+    return json.dumps(given, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+# Values where msgspec's text may differ from json's: small floats, DEL, non-ASCII, exponents.
+ODD_TEXT = st.text(alphabet="\x7fé e-0.1nul", max_size=8)
+SMALL_OR_LARGE = st.floats(1e-12, 1e-3) | st.floats(-1e15, 1e15) | st.sampled_from([-0.0, 1e-5])
+WRITER_EDGES = st.fixed_dictionaries(
+    {},
+    optional={
+        "NAME_CONTRACT_TYPE": ODD_TEXT,
+        "OCCUPATION_TYPE": ODD_TEXT,
+        "REGION_POPULATION_RELATIVE": SMALL_OR_LARGE,
+        "EXT_SOURCE_1": st.floats(0, 1e-3),
+        "AMT_CREDIT": st.floats(1e3, 1e15),
+    },
+).map(lambda change: APPLICATION | change)
+
+
+ANY_APPLICATION = perturbed(APPLICATION_TABLE, APPLICATION, (schema.TARGET,)) | WRITER_EDGES
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(ANY_APPLICATION, max_size=3))
+def test_the_decoders_canonical_json_is_the_decision_logs(applications):
+    """msgspec's text of a decoded application is json.dumps's, or None (the log writes it)."""
+    decoded = decode_batch(encoded(applications))
+    for fields in decoded or ():
+        assert fields.canonical in (None, canonical_reference(fields))
+
+
+def test_the_canonical_json_is_left_to_the_log_only_where_msgspec_may_differ():
+    plain, small, accented = (
+        APPLICATION,
+        APPLICATION | {"EXT_SOURCE_1": 1e-5},  # msgspec 0.00001, json 1e-05
+        APPLICATION | {"NAME_CONTRACT_TYPE": "Prêt"},  # json escapes it
+    )
+    decoded = decode_batch(encoded([plain, small, accented]))
+    assert decoded is not None
+    assert decoded[0].canonical == canonical_reference(decoded[0])
+    assert [fields.canonical for fields in decoded[1:]] == [None, None]
+
+
 def test_a_plain_batch_is_decoded_with_every_field():
     decoded = decode_batch(encoded([APPLICATION, APPLICATION | {"SK_ID_CURR": 100002}]))
     assert decoded is not None and len(decoded) == 2

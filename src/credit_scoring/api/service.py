@@ -223,9 +223,8 @@ class ScoringService:
         for request, fields, probability, source, warned, request_id in zip(
             requests, applications, probabilities, sources, warnings, ids, strict=True
         ):
-            given = {k: v for k, v in fields.items() if v is not None}
             response = {
-                "sk_id_curr": given.get(CLIENT_ID),
+                "sk_id_curr": fields.get(CLIENT_ID),
                 "probability": probability,
                 "decision": decide(probability, threshold),
                 "threshold": threshold,
@@ -239,7 +238,7 @@ class ScoringService:
                 "counterfactual": None,
             }
             responses.append(response)
-            records.append(self._record(request, given, response, now, latency_ms))
+            records.append(self._record(request, fields, response, now, latency_ms))
         return Scored(responses, records, applications, history, columns, transformed)
 
     def explain(self, scored: Scored) -> None:
@@ -269,13 +268,15 @@ class ScoringService:
     def _record(
         self,
         request: ScoringRequest,
-        application: dict[str, Any],
+        fields: dict[str, Any],
         response: dict[str, Any],
         now: datetime,
         latency_ms: float,
     ) -> DecisionRecord:
-        """The decision-log row of one scored request (``application``: its given fields)."""
-        application_json = canonical_json(application)
+        """The decision-log row of one scored request (``fields``: its application's)."""
+        application_json = getattr(fields, "canonical", None)  # the batch decoder's
+        if application_json is None:
+            application_json = canonical_json({k: v for k, v in fields.items() if v is not None})
         if history_rows(request) is None:  # canonical_json of the request, not encoding twice
             request_json = f'{{"application":{application_json}}}'
         else:
