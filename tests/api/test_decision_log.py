@@ -17,9 +17,17 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, insert
 from sqlalchemy.exc import IntegrityError
 
-from credit_scoring.api.decision_log import DecisionLog, DecisionRecord, _Batch, read_decisions
+from credit_scoring.api.decision_log import (
+    DecisionLog,
+    DecisionRecord,
+    _Batch,
+    decisions,
+    metadata,
+    read_decisions,
+)
 from tests.conftest import serve
 
 API_KEY = "crash-key"
@@ -135,7 +143,8 @@ def test_the_writer_keeps_no_committed_rows_alive(tmp_path):
         return [
             o
             for o in gc.get_objects()
-            if isinstance(o, _Batch) and any(r["request_id"] == request_id for r in o.rows)
+            if isinstance(o, _Batch)
+            and any(request_id in (r.values() if isinstance(r, dict) else r) for r in o.rows)
         ]
 
     deadline = time.monotonic() + 10
@@ -172,6 +181,41 @@ async def _kill_under_load(url: str, pid: int, body: dict, clients: int) -> list
 
 
 @pytest.mark.slow
+def test_sqlite_rows_are_stored_as_sqlalchemy_stores_them(tmp_path):
+    """The log's own SQLite rows hold, byte for byte, what SQLAlchemy's insert stores."""
+    moments = [datetime(2026, 12, 4, 23, 59, 59, 999999, tzinfo=UTC), datetime(2026, 1, 2, 3, 4)]
+    records = [
+        dataclasses.replace(
+            record(),
+            created_at=moments[i % 2],
+            sk_id_curr=None if i == 1 else 10**14 + i,
+            model_version=None if i == 2 else str(i),
+            probability=[0.0, -0.0, 1.0, 1e-300, 0.123456789012345678][i],
+            latency_ms=float(i) / 3,
+            application='{"NAME":"Prêt \u00e0"}',
+        )
+        for i in range(5)
+    ]
+    log = DecisionLog(f"sqlite:///{tmp_path / 'log.db'}")
+    log.record(records)
+    log.close()
+    core = create_engine(f"sqlite:///{tmp_path / 'core.db'}")
+    metadata.create_all(core)
+    with core.begin() as connection:
+        connection.execute(insert(decisions), [dataclasses.asdict(r) for r in records])
+    core.dispose()
+
+    def stored(name: str) -> list[tuple]:
+        with sqlite3.connect(tmp_path / name) as connection:
+            query = "SELECT *, typeof(created_at), typeof(probability) FROM decisions ORDER BY id"
+            return connection.execute(query).fetchall()
+
+    assert stored("log.db") == stored("core.db")
+    assert len(stored("log.db")) == 5
+    logged = read_decisions(f"sqlite:///{tmp_path / 'log.db'}")
+    assert list(logged["created_at"]) == [m.replace(tzinfo=None) for m in moments * 3][:5]
+
+
 def test_commits_leave_the_wal_checkpoint_to_a_thread_of_its_own(tmp_path):
     """No commit checkpoints (SQLite's wal_autocheckpoint is off on the log's connections), yet
     the committed pages reach the database file, which only a checkpoint writes in WAL mode."""

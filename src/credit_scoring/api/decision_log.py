@@ -25,6 +25,7 @@ import threading
 from concurrent.futures import Future
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -138,7 +139,7 @@ class DecisionRecord:
 class _Batch:
     """Rows submitted together and the future of their commit."""
 
-    rows: list[dict[str, Any]]
+    rows: list[Any]
     done: Future[None]
 
 
@@ -148,6 +149,37 @@ def _row(record: DecisionRecord) -> dict[str, Any]:
 
 
 RECORD_FIELDS = tuple(f.name for f in fields(DecisionRecord))
+_RECORD_VALUES = attrgetter(*RECORD_FIELDS)
+
+
+class _SqliteRows:
+    """Records as the SQLite driver's rows, each value converted by SQLAlchemy's own bind
+    processor of its column (the DATETIME text among them: the log reads them back as
+    before), without the rest of SQLAlchemy's work per row (5-12 ms of Python for 1,000, which
+    the commit held the GIL for beside the reasons), each distinct time converted once."""
+
+    def __init__(self, dialect: Any) -> None:
+        self.statement = (
+            f"INSERT INTO decisions ({', '.join(RECORD_FIELDS)}) "
+            f"VALUES ({', '.join('?' * len(RECORD_FIELDS))})"
+        )
+        processors = [
+            decisions.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+            for name in RECORD_FIELDS
+        ]
+        self._processors = [(i, p) for i, p in enumerate(processors) if p is not None]
+
+    def __call__(self, records: list[DecisionRecord]) -> list[tuple[Any, ...]]:
+        rows = [list(_RECORD_VALUES(record)) for record in records]
+        for index, process in self._processors:
+            last: Any = rows  # nothing a row holds
+            bound = None
+            for row in rows:
+                value = row[index]
+                if value is not last:  # the same object (a batch's time): the same text
+                    last, bound = value, process(value)
+                row[index] = bound
+        return [tuple(row) for row in rows]
 
 
 def canonical_json(value: Any) -> str:
@@ -218,6 +250,9 @@ class DecisionLog:
         if self.engine.dialect.name == "sqlite" and database and database != ":memory:":
             self._checkpoints = WalCheckpointer(self.engine)
         metadata.create_all(self.engine)
+        self._sqlite_rows = None
+        if self.engine.dialect.name == "sqlite":
+            self._sqlite_rows = _SqliteRows(self.engine.dialect)
         self._pending: queue.SimpleQueue[_Batch | None] = queue.SimpleQueue()
         self._closing = threading.Lock()  # nothing is queued after the writer's stop mark
         self._closed = False
@@ -230,7 +265,10 @@ class DecisionLog:
         (all or none) and fails with the database's error otherwise."""
         done: Future[None] = Future()
         done.set_running_or_notify_cancel()  # queued rows are committed: no cancelling them
-        rows = [_row(record) for record in records]
+        if self._sqlite_rows is not None:
+            rows = self._sqlite_rows(records)
+        else:
+            rows = [_row(record) for record in records]
         with self._closing:
             if not rows:
                 done.set_result(None)
@@ -284,9 +322,12 @@ class DecisionLog:
         for batch in batches:
             batch.done.set_result(None)
 
-    def _insert(self, rows: list[dict[str, Any]]) -> None:
+    def _insert(self, rows: list[Any]) -> None:
         with self.engine.begin() as connection:
-            connection.execute(insert(decisions), rows)
+            if self._sqlite_rows is not None:
+                connection.exec_driver_sql(self._sqlite_rows.statement, rows)
+            else:
+                connection.execute(insert(decisions), rows)
 
     def decision(self, request_id: str) -> dict[str, Any] | None:
         """The logged decision ``request_id`` (without its application JSON), or None."""
