@@ -51,7 +51,12 @@ def test_mapped_store_serves_the_rows_of_the_file(history_file, tmp_path):
     for store in (mapped, in_memory):
         assert len(store) == 300 and store.columns == COLUMNS
         np.testing.assert_array_equal(store.rows(asked), expected)
-        assert asked[0] in store and 1 not in store and None not in store and 999_999 not in store
+        found = store.positions([asked[0], 1, None, 999_999, asked[2], float(asked[1]), 0.5])
+        assert (found[[1, 2, 3, 6]] == -1).all()
+        np.testing.assert_array_equal(store.values[found[[0, 4, 5]]], expected[[0, 2, 1]])
+    empty = HistoryStore(np.empty(0, "int64"), np.empty((0, len(COLUMNS))), COLUMNS)
+    assert empty.positions([asked[0], None]).tolist() == [-1, -1]
+    assert in_memory.positions([]).tolist() == []
 
 
 def test_the_cache_is_reused_and_renewed_when_the_file_changes(history_file, tmp_path):
@@ -119,7 +124,8 @@ def test_an_unusable_cache_folder_falls_back_to_memory(history_file, tmp_path):
 
 def test_a_missing_file_is_an_empty_store(tmp_path):
     store = HistoryStore.from_parquet(tmp_path / "none.parquet", COLUMNS, tmp_path / "cache")
-    assert len(store) == 0 and 1 not in store and store.values.shape == (0, 3)
+    assert len(store) == 0 and store.positions([1]).tolist() == [-1]
+    assert store.values.shape == (0, 3)
 
 
 def test_the_client_store_renews_its_copy_the_same_way(tmp_path):

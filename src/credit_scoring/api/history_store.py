@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -86,11 +87,18 @@ class HistoryStore:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def __contains__(self, sk_id_curr: object) -> bool:
-        if sk_id_curr is None or not len(self.ids):
-            return False
-        position = int(np.searchsorted(self.ids, sk_id_curr))
-        return position < len(self.ids) and self.ids[position] == sk_id_curr
+    def positions(self, sk_ids: list[Any]) -> np.ndarray:
+        """Each client's row in the store (:meth:`rows`' order), -1 for those it does not hold
+        (None among them)."""
+        found = np.full(len(sk_ids), -1, dtype=np.int64)
+        given = [key for key, sk_id in enumerate(sk_ids) if sk_id is not None]
+        if not given or not len(self.ids):
+            return found
+        wanted = np.asarray([sk_ids[key] for key in given])  # validated numbers
+        at = np.minimum(np.searchsorted(self.ids, wanted), len(self.ids) - 1)
+        held = self.ids[at] == wanted
+        found[np.asarray(given)[held]] = at[held]
+        return found
 
     def rows(self, sk_ids: list[int]) -> np.ndarray:
         """The aggregates of ``sk_ids`` (all known), one row each, in order (``columns``)."""

@@ -342,23 +342,21 @@ class ScoringService:
         """History aggregates of the requests, one row per request in order
         (``history_feature_columns``, NaN rows for none; None: nobody has any), and where each
         came from: ``request`` rows, the ``store`` or ``none``."""
-        sources, stored, given = [], [], []
-        for key, request in enumerate(requests):
-            sk_id_curr = application_fields(request)[CLIENT_ID]
-            own = history_rows(request)
-            if own is not None:
-                sources.append("request")
-                given.append((key, own))
-            elif sk_id_curr in self.history:
-                sources.append("store")
-                stored.append((key, sk_id_curr))
-            else:
-                sources.append("none")
-        if not stored and not given:
+        given = [(k, own) for k, own in enumerate(map(history_rows, requests)) if own is not None]
+        positions = self.history.positions(
+            [application_fields(request)[CLIENT_ID] for request in requests]
+        )
+        for key, _ in given:  # a request's own rows come first
+            positions[key] = -1
+        sources = np.where(positions >= 0, "store", "none").tolist()
+        for key, _ in given:
+            sources[key] = "request"
+        stored = np.flatnonzero(positions >= 0)
+        if not len(stored) and not given:
             return None, sources
         values = np.full((len(requests), len(self.history.columns)), np.nan)
-        if stored:
-            values[[key for key, _ in stored]] = self.history.rows([i for _, i in stored])
+        if len(stored):
+            values[stored] = self.history.values[positions[stored]]
         if given:
             built = build_history_features(history_tables(given), self.config)
             keys = [key for key, _ in given]
