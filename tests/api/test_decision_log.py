@@ -28,6 +28,7 @@ from credit_scoring.api.decision_log import (
     metadata,
     read_decisions,
 )
+from credit_scoring.api.wal_checkpoint import CHECKPOINT_ROWS
 from tests.conftest import serve
 
 API_KEY = "crash-key"
@@ -217,23 +218,29 @@ def test_sqlite_rows_are_stored_as_sqlalchemy_stores_them(tmp_path):
 
 
 def test_commits_leave_the_wal_checkpoint_to_a_thread_of_its_own(tmp_path):
-    """No commit checkpoints (SQLite's wal_autocheckpoint is off on the log's connections), yet
-    the committed pages reach the database file, which only a checkpoint writes in WAL mode."""
+    """No commit checkpoints (SQLite's wal_autocheckpoint is off on the log's connections); the
+    log's thread does, once CHECKPOINT_ROWS decisions are committed: their pages then reach
+    the database file, which only a checkpoint writes in WAL mode."""
     path = tmp_path / "decisions.db"
     log = DecisionLog(f"sqlite:///{path}")
     with log.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
     empty = path.stat().st_size
-    bulky = [dataclasses.replace(record(), application="x" * 4000) for _ in range(300)]
-    for _ in range(3):
-        log.record([dataclasses.replace(row, request_id=str(uuid.uuid4())) for row in bulky])
+    bulky = dataclasses.replace(record(), application="x" * 4000)
+    for _ in range(CHECKPOINT_ROWS - 2):  # singles: one row short of a checkpoint
+        log.submit([dataclasses.replace(bulky, request_id=str(uuid.uuid4()))])
+    log.record([dataclasses.replace(bulky, request_id=str(uuid.uuid4()))])
+    assert path.stat().st_size == empty  # committed, in the WAL only
+    more = [dataclasses.replace(bulky, request_id=str(uuid.uuid4())) for _ in range(300)]
+    log.record(more)  # the last commit counted may be the one to ask for it
     deadline = time.monotonic() + 30
-    while path.stat().st_size < empty + 3 * 300 * 4000 and time.monotonic() < deadline:
+    while path.stat().st_size < empty + CHECKPOINT_ROWS * 4000 and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert path.stat().st_size >= empty + 3 * 300 * 4000
+    assert path.stat().st_size >= empty + CHECKPOINT_ROWS * 4000
     log.close()
     with sqlite3.connect(path) as connection:
-        assert connection.execute("SELECT count(*) FROM decisions").fetchone() == (900,)
+        count = connection.execute("SELECT count(*) FROM decisions").fetchone()
+    assert count == (CHECKPOINT_ROWS - 1 + 300,)
 
 
 def test_a_server_killed_under_load_has_logged_every_answered_decision(tiny_project, tmp_path):

@@ -318,7 +318,7 @@ class DecisionLog:
                 self._commit([batch])
             return
         if self._checkpoints is not None:
-            self._checkpoints.request()
+            self._checkpoints.committed(sum(len(batch.rows) for batch in batches))
         for batch in batches:
             batch.done.set_result(None)
 

@@ -5,8 +5,8 @@ each new ms) and 62 random bits. Ids made in one process increase strictly, so t
 log's unique index on them grows at its end; their time is the moment they were made, unless
 more than 4,096 are made in one ms, when the ms goes on to the next one. (``uuid6.uuid7``, used
 before, moved the time one ms ahead for each id made within a ms: ids of a steady load of
-batches of 1,000 told a time further ahead of the clock at every batch.) 1,000 ids take about
-1 ms instead of 5.
+batches of 1,000 told a time further ahead of the clock at every batch.) 1,000 ids take 2 ms
+instead of 5, one 8 µs instead of 10.
 """
 
 from __future__ import annotations
@@ -14,8 +14,6 @@ from __future__ import annotations
 import os
 import threading
 import time
-
-import numpy as np
 
 COUNTER_BITS = 12
 MAX_COUNTER = (1 << COUNTER_BITS) - 1
@@ -26,29 +24,30 @@ _lock = threading.Lock()
 _last = (0, -1)  # (ms, counter) of the last id made
 
 
-def _next_block(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """(ms, counter) of the next ``n`` ids: after the last id made, from now on."""
+def _next_block(n: int) -> int:
+    """The (ms << COUNTER_BITS | counter) stamp of the first of the next ``n`` ids (the others
+    follow it: a counter overflow moves on the ms), after the last id made, from now on."""
     global _last
     with _lock:
         now = time.time_ns() // 1_000_000
         ms, counter = _last
-        start = (now << COUNTER_BITS) if now > ms else (ms << COUNTER_BITS) + counter + 1
-        stamps = start + np.arange(n, dtype=np.uint64)  # a counter overflow moves on the ms
-        last = int(stamps[-1]) if n else (ms << COUNTER_BITS) + counter
+        first = (now << COUNTER_BITS) if now > ms else (ms << COUNTER_BITS) + counter + 1
+        last = first + n - 1
         _last = (last >> COUNTER_BITS, last & MAX_COUNTER)
-    return stamps >> np.uint64(COUNTER_BITS), stamps & np.uint64(MAX_COUNTER)
+    return first
 
 
 def request_ids(n: int) -> list[str]:
     """``n`` new UUIDv7 strings (lowercase, hyphenated), each greater than any made before."""
     if n <= 0:
         return []
-    ms, counter = _next_block(n)
-    high = (ms << np.uint64(16)) | np.uint64(VERSION << COUNTER_BITS) | counter
-    random = np.frombuffer(os.urandom(8 * n), dtype=np.uint64)
-    low = (random >> np.uint64(2)) | np.uint64(VARIANT << 62)
-    digits = np.column_stack([high, low]).astype(">u8").tobytes().hex()
-    return [
-        f"{d[0:8]}-{d[8:12]}-{d[12:16]}-{d[16:20]}-{d[20:32]}"
-        for d in (digits[i : i + 32] for i in range(0, 32 * n, 32))
-    ]
+    first = _next_block(n)
+    random = os.urandom(8 * n)
+    ids = []
+    for i in range(n):
+        stamp = first + i
+        high = (stamp >> COUNTER_BITS) << 16 | VERSION << COUNTER_BITS | stamp & MAX_COUNTER
+        low = int.from_bytes(random[8 * i : 8 * i + 8], "big") >> 2 | VARIANT << 62
+        d = f"{high:016x}{low:016x}"
+        ids.append(f"{d[0:8]}-{d[8:12]}-{d[12:16]}-{d[16:20]}-{d[20:32]}")
+    return ids
