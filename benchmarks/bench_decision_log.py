@@ -25,12 +25,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import text
-from uuid6 import uuid7
 
 from credit_scoring.api.decision_log import DecisionLog, DecisionRecord, canonical_json, text_hash
+from credit_scoring.api.request_ids import request_ids
 
-LAYOUTS: dict[str, tuple[Callable[[], uuid.UUID], bool]] = {
-    "UUIDv4 ids, hash indexed": (uuid.uuid4, True),
+
+def uuid4() -> str:
+    return str(uuid.uuid4())
+
+
+def uuid7() -> str:
+    return request_ids(1)[0]
+
+
+LAYOUTS: dict[str, tuple[Callable[[], str], bool]] = {
+    "UUIDv4 ids, hash indexed": (uuid4, True),
     "UUIDv7 ids, hash indexed": (uuid7, True),
     "UUIDv7 ids, hash not indexed (now)": (uuid7, False),
 }
@@ -45,9 +54,7 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def decisions(
-    count: int, new_id: Callable[[], uuid.UUID], rng: random.Random
-) -> list[DecisionRecord]:
+def decisions(count: int, new_id: Callable[[], str], rng: random.Random) -> list[DecisionRecord]:
     """``count`` decision records with random clients and applications."""
     records = []
     for _ in range(count):
@@ -56,7 +63,7 @@ def decisions(
         body = canonical_json(application)
         records.append(
             DecisionRecord(
-                request_id=str(new_id()),
+                request_id=new_id(),
                 created_at=datetime.now(UTC),
                 sk_id_curr=application["SK_ID_CURR"],
                 input_hash=text_hash(body),
