@@ -2,7 +2,7 @@
 
 SQLite checkpoints a WAL (copies its pages into the database file, with an fsync) in the commit
 that takes it past ``wal_autocheckpoint`` pages (1,000: 4 MB): with batches of 1,000
-decisions (3 MB of WAL each), one commit in two did it and took 74-88 ms instead of 36-47
+decisions (3 MB of WAL each), one commit in two did it and took 74-88 ms instead of 35-52
 (measured). The decision log turns that off on its connections and asks this thread for a
 passive checkpoint once :data:`CHECKPOINT_ROWS` decisions are committed: it copies what the
 commits added while the requests go on (the ``sqlite3`` module lets go of the GIL meanwhile),
