@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import gc
+import logging
 import os
 import signal
 import sqlite3
@@ -28,7 +29,7 @@ from credit_scoring.api.decision_log import (
     metadata,
     read_decisions,
 )
-from credit_scoring.api.wal_checkpoint import CHECKPOINT_ROWS
+from credit_scoring.api.wal_checkpoint import CHECKPOINT_ROWS, WalCheckpointer
 from tests.conftest import serve
 
 API_KEY = "crash-key"
@@ -241,6 +242,22 @@ def test_commits_leave_the_wal_checkpoint_to_a_thread_of_its_own(tmp_path):
     with sqlite3.connect(path) as connection:
         count = connection.execute("SELECT count(*) FROM decisions").fetchone()
     assert count == (CHECKPOINT_ROWS - 1 + 300,)
+
+
+def test_a_failed_checkpoint_is_logged_and_the_thread_goes_on(tmp_path, caplog):
+    engine = create_engine(f"sqlite:///{tmp_path / 'missing folder' / 'log.db'}")
+    checkpoints = WalCheckpointer(engine)
+    with caplog.at_level(logging.WARNING, logger="credit_scoring.api.wal_checkpoint"):
+        assert checkpoints.checkpoint() is None
+        checkpoints.committed(CHECKPOINT_ROWS)  # the thread's own attempt fails as well
+        deadline = time.monotonic() + 30
+        while caplog.text.count("WAL checkpoint failed") < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert caplog.text.count("WAL checkpoint failed") == 2
+    assert checkpoints._thread.is_alive()
+    checkpoints.close()
+    assert not checkpoints._thread.is_alive()
+    engine.dispose()
 
 
 def test_a_server_killed_under_load_has_logged_every_answered_decision(tiny_project, tmp_path):

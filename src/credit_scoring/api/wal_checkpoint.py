@@ -64,7 +64,7 @@ class WalCheckpointer:
             with self._engine.connect() as connection:
                 row = connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").first()
         except Exception:
-            logger.warning("decision log: WAL checkpoint failed (retried after the next commit)")
+            logger.warning("decision log: WAL checkpoint failed (the next one comes later)")
             return None
         return None if row is None else (int(row[0]), int(row[1]), int(row[2]))
 
