@@ -64,9 +64,11 @@ def application_warnings(blocks: ApplicationBlocks) -> list[list[str]]:
     found: list[list[tuple[int, str]]] = [[] for _ in range(len(blocks.ids))]
     for j, column in enumerate(labelled):
         known = categories.get(column)
+        if known is None:
+            continue
         values = blocks.labels[:, j].tolist()
         # the column's distinct values first: most often every one is known
-        if known is None or not {v for v in set(values) if isinstance(v, str)} - known:
+        if not {v for v in set(values) if isinstance(v, str)} - known:
             continue
         for i, value in enumerate(values):
             if isinstance(value, str) and value not in known:

@@ -48,7 +48,7 @@ from sqlalchemy import (
     insert,
     select,
 )
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from credit_scoring.api.wal_checkpoint import WalCheckpointer
 from credit_scoring.data import schema
@@ -219,12 +219,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _database_file(url: URL) -> bool:
+    """Whether an SQLite URL names a database file (not an in-memory database)."""
+    return bool(url.database) and url.database != ":memory:"
+
+
 def make_engine(database_url: str) -> Engine:
     """An engine on ``database_url``; SQLite gets its folder created, WAL and a busy timeout."""
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
-    if url.database and url.database != ":memory:":
+    if _database_file(url):
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
     event.listen(engine, "connect", _sqlite_pragmas)
@@ -245,14 +250,12 @@ class DecisionLog:
     def __init__(self, database_url: str) -> None:
         """Connect to ``database_url``, create the table if needed, start the writer."""
         self.engine = make_engine(database_url)
-        database = self.engine.url.database
-        self._checkpoints = None
-        if self.engine.dialect.name == "sqlite" and database and database != ":memory:":
-            self._checkpoints = WalCheckpointer(self.engine)
-        metadata.create_all(self.engine)
-        self._sqlite_rows = None
+        self._sqlite_rows = self._checkpoints = None
         if self.engine.dialect.name == "sqlite":
             self._sqlite_rows = _SqliteRows(self.engine.dialect)
+            if _database_file(self.engine.url):  # before the first connection
+                self._checkpoints = WalCheckpointer(self.engine)
+        metadata.create_all(self.engine)
         self._pending: queue.SimpleQueue[_Batch | None] = queue.SimpleQueue()
         self._closing = threading.Lock()  # nothing is queued after the writer's stop mark
         self._closed = False
