@@ -46,23 +46,35 @@ class Splits:
 
     def patterns(self, X: np.ndarray) -> np.ndarray:
         """Per row and tree, the sides taken at the tree's splits as bits (rows x trees):
-        bit ``k`` set when the row goes left at the tree's ``k``-th split (preorder)."""
+        bit ``k`` set when the row goes left at the tree's ``k``-th split (preorder).
+
+        Worked split-major: a split's values are one contiguous row of ``X.T``, and the sides
+        at a slot of every tree one block of bytes (1,000 rows of the real sample: 5.4 ms
+        against 7.1 row-major, measured with the heap's pages reused)."""
         trees, slots = self.feature.shape
-        values = X[:, self.feature.ravel()].reshape(len(X), trees, slots)
-        left = values <= self.threshold  # :func:`goes_left` where nothing reads as missing
+        columns = np.ascontiguousarray(X.T)
+        values = columns[self.feature.T.ravel()]  # (slots x trees) x rows
+        left = values <= _by_split(self.threshold)  # :func:`goes_left` where nothing is missing
         zero = np.zeros_like(self.threshold)
-        tiny = (np.abs(X) <= ZERO_THRESHOLD) & (X != 0.0)
+        tiny = (np.abs(columns) <= ZERO_THRESHOLD) & (columns != 0.0)
         if tiny.any() or (self.missing == MISSING_TYPES["Zero"]).any():
             side = goes_left(zero, self.threshold, self.default_left, self.missing)
-            left = np.where(np.abs(values) <= ZERO_THRESHOLD, side, left)
-        if np.isnan(X).any():
+            left = np.where(np.abs(values) <= ZERO_THRESHOLD, _by_split(side), left)
+        missing = np.isnan(columns)
+        if missing.any():
             side = goes_left(zero + np.nan, self.threshold, self.default_left, self.missing)
-            left = np.where(np.isnan(values), side, left)
-        left &= self.used
-        bits = left[..., 0].astype(np.int64)
+            left = np.where(missing[self.feature.T.ravel()], _by_split(side), left)
+        left &= _by_split(self.used)
+        sides = left.reshape(slots, trees, len(X)).view(np.uint8)
+        bits = sides[0].copy()
         for slot in range(1, slots):
-            bits |= left[..., slot].astype(np.int64) << slot
-        return bits
+            bits |= sides[slot] << slot
+        return bits.T.astype(np.int64)
+
+
+def _by_split(table: np.ndarray) -> np.ndarray:
+    """A (trees, slots) table as a column in split-major order (slot, then tree)."""
+    return table.T.reshape(-1, 1)
 
 
 def goes_left(
