@@ -96,6 +96,31 @@ def test_free_memory_is_given_back():
     assert released["given back"] >= 6 << 20  # most of the 8 MiB freed
 
 
+def test_freed_blocks_are_kept_for_the_next_batch():
+    """Blocks of 1 MiB (a batch's arrays) freed then asked for again: with glibc's thresholds
+    fixed, the second round reuses the heap's pages; by default each block is mapped afresh and
+    every page faults again (fresh processes: page faults of the second round)."""
+    script = """
+        import resource
+        from credit_scoring.api import memory
+        if sys.argv[1] == "kept":
+            assert memory.keep_freed_blocks()
+        def batch():
+            blocks = [libc.malloc(1 << 20) for _ in range(8)]
+            for block in blocks:
+                ctypes.memset(block, 1, 1 << 20)
+            for block in blocks:
+                libc.free(block)
+        batch()
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        batch()
+        print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+        """
+    faults = in_fresh_processes(script, ("default", "kept"))
+    assert faults["default"] >= 1500  # 8 MiB is 2,048 pages of 4 KiB
+    assert faults["kept"] < 100
+
+
 def test_a_large_body_gives_the_freed_memory_back_once_answered():
     """An app that leaves 8 MiB of freed heap blocks behind (as a batch's objects do): after a
     request with a large body the middleware gives them back, after a small one it does not
@@ -122,3 +147,31 @@ def test_a_large_body_gives_the_freed_memory_back_once_answered():
     grown = in_fresh_processes(script, (1000, 2 << 20))
     assert grown[1000] >= 7 << 20
     assert grown[2 << 20] < 2 << 20
+
+
+def test_under_its_memory_budget_a_worker_keeps_the_freed_memory():
+    """The same app and a large body: a process over its budget gives the 8 MiB back, one under
+    it keeps them for the next request (fresh processes: resident memory grown)."""
+    script = """
+        import asyncio
+        from credit_scoring.api.memory import TrimAfterLargeBodies, resident_bytes
+
+        async def app(scope, receive, send):
+            await receive()
+            leave_freed_blocks()
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+
+        body = b"x" * (2 << 20)
+        async def receive():
+            return {"type": "http.request", "body": body, "more_body": False}
+        async def send(message):
+            pass
+        budget = resident_bytes() + int(sys.argv[1])  # over or under what the app leaves
+        trim = TrimAfterLargeBodies(app, min_bytes=1 << 20, budget_bytes=budget)
+        before = resident()
+        asyncio.run(trim({"type": "http"}, receive, send))
+        print(resident() - before)
+        """
+    grown = in_fresh_processes(script, (1 << 20, 64 << 20))
+    assert grown[1 << 20] < 2 << 20  # over the budget: given back
+    assert grown[64 << 20] >= 7 << 20  # under it: kept

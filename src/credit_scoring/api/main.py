@@ -24,6 +24,7 @@ from credit_scoring.api.errors import install_error_handlers
 from credit_scoring.api.memory import (
     TrimAfterLargeBodies,
     give_back_free_memory,
+    keep_freed_blocks,
     share_one_heap_arena,
 )
 from credit_scoring.api.reload import ModelReloader
@@ -67,6 +68,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         gc.collect()
         gc.freeze()
         give_back_free_memory()
+        keep_freed_blocks()
         app.state.reloader = ModelReloader(app)
         watch = None
         if settings.watch_seconds > 0:
@@ -85,7 +87,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(ServerTiming)  # a 413 of the limit above is timed too
-    app.add_middleware(TrimAfterLargeBodies)  # outermost: runs once the answer is sent
+    # outermost: runs once the answer is sent
+    app.add_middleware(TrimAfterLargeBodies, budget_bytes=settings.memory_budget_mb << 20)
     routers = (health, model, predict, decisions, clients, population, admin)
     for router in (module.router for module in routers):
         app.include_router(router)

@@ -37,6 +37,9 @@ class ApiSettings(BaseSettings):
         top_k: reasons (SHAP contributions) returned per decision.
         max_batch: most applications accepted by one batch request.
         max_body_bytes: largest request body accepted (413 beyond).
+        memory_budget_mb: resident memory (MiB) under which a worker keeps the heap pages a
+            large request freed, for the next one (faster batches); over it, they are given
+            back once the request is answered. 0: always given back.
         log_level: level of the API's log lines on stderr.
     """
 
@@ -60,6 +63,7 @@ class ApiSettings(BaseSettings):
     top_k: int = Field(default=10, ge=1, le=500)
     max_batch: int = Field(default=1000, ge=1)
     max_body_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
+    memory_budget_mb: int = Field(default=300, ge=0)
     log_level: str = "INFO"
 
     @cached_property
