@@ -50,7 +50,7 @@ test: setup $(SPARK) lint  ## lint, then every test (pytest's "no tests" exit 5 
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
 screenshots: setup  ## rerun the browser tests and replace the README's app screenshots
-	CREDIT_UPDATE_SCREENSHOTS=1 PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest tests/ui/test_ui.py -k screenshot
+	CREDIT_UPDATE_SCREENSHOTS=1 PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest tests/ui -k screenshot
 
 test-fast: setup  ## the tests without the slow end-to-end runs
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest -m "not slow"

@@ -18,6 +18,7 @@ from credit_scoring.monitoring.traffic import ALERT_EXIT_CODE
 from tests.conftest import serve
 
 API_KEY = "monitor-key"
+KEY_HEADER = {"X-API-Key": API_KEY}
 REQUIRED = ("AMT_INCOME_TOTAL", "AMT_CREDIT", "DAYS_BIRTH", "DAYS_EMPLOYED")
 SHIFTED = {"AMT_INCOME_TOTAL": 3.0, "AMT_CREDIT": 2.5, "AMT_ANNUITY": 2.5, "AMT_GOODS_PRICE": 2.5}
 
@@ -45,10 +46,15 @@ def test_the_log_is_read_by_window_whatever_the_time_zone(tmp_path):
     assert ids(None, datetime(2026, 12, 1, 12, 0, tzinfo=paris)) == ["r0", "r1", "r2"]
 
 
+def served_report(url: str) -> httpx.Response:
+    """``GET /monitoring/traffic`` of the API at ``url``."""
+    return httpx.get(f"{url}/monitoring/traffic", headers=KEY_HEADER, timeout=30)
+
+
 def post_csv(url: str, frame: pd.DataFrame) -> None:
     response = httpx.post(
         f"{url}/predict/batch/csv",
-        headers={"X-API-Key": API_KEY},
+        headers=KEY_HEADER,
         files={"file": ("applications.csv", frame.to_csv(index=False).encode(), "text/csv")},
         timeout=120,
     )
@@ -86,29 +92,36 @@ def test_drift_of_logged_traffic_by_window(tiny_project, tmp_path, capsys):
     production = production[production[list(REQUIRED)].notna().all(axis=1)].head(250)
     shifted = production.assign(**{c: production[c] * k for c, k in SHIFTED.items()})
 
-    server = serve(tiny_project, tmp_path / "api", API_KEY)
+    # The API serves the report the monitor writes in tmp_path/drifted (none yet).
+    monitoring = {"CREDIT_API_MONITORING_DIR": str(tmp_path / "drifted")}
+    server = serve(tiny_project, tmp_path / "api", API_KEY, **monitoring)
     try:
+        none_yet = served_report(server.url)
         before = datetime.now(UTC)
         post_csv(server.url, production)
         time.sleep(0.05)
         middle = datetime.now(UTC)
         post_csv(server.url, shifted)
         after = datetime.now(UTC) + timedelta(seconds=1)
+        database_url = f"sqlite:///{tmp_path / 'api' / 'decisions.db'}"
+
+        def window(since: datetime, until: datetime, output: Path, *extra: str):
+            args = ["--since", since.isoformat(), "--until", until.isoformat(), *extra]
+            return monitor(capsys, tiny_project.root, database_url, *args, "--output", str(output))
+
+        same = window(before, middle, tmp_path / "same")
+        assert same.returncode == 0, same.stderr
+        assert "application_test" in same.stdout and "traffic" in same.stdout
+        # At an alert level of 2% of the columns, the shifted window raises the alert: exit 3.
+        drifted = window(middle, after, tmp_path / "drifted", "--alert-share", "0.02")
+        assert drifted.returncode == ALERT_EXIT_CODE, drifted.stderr
+        assert "ALERT" in drifted.stderr
+        served = served_report(server.url)
+        html = httpx.get(f"{server.url}/monitoring/traffic/report", headers=KEY_HEADER)
     finally:
         server.stop()
-    database_url = f"sqlite:///{tmp_path / 'api' / 'decisions.db'}"
-
-    def window(since: datetime, until: datetime, output: Path, *extra: str):
-        args = ["--since", since.isoformat(), "--until", until.isoformat(), *extra]
-        return monitor(capsys, tiny_project.root, database_url, *args, "--output", str(output))
-
-    same = window(before, middle, tmp_path / "same")
-    assert same.returncode == 0, same.stderr
-    assert "application_test" in same.stdout and "traffic" in same.stdout
-    # At an alert level of 2% of the columns, the shifted window raises the alert: exit 3.
-    drifted = window(middle, after, tmp_path / "drifted", "--alert-share", "0.02")
-    assert drifted.returncode == ALERT_EXIT_CODE, drifted.stderr
-    assert "ALERT" in drifted.stderr
+    assert none_yet.status_code == 404
+    assert "credit-scoring-monitor" in none_yet.json()["detail"]
 
     def columns(output: Path) -> pd.DataFrame:
         return pd.read_csv(output / "traffic_columns.csv").set_index("column")
@@ -135,6 +148,28 @@ def test_drift_of_logged_traffic_by_window(tiny_project, tmp_path, capsys):
     same_metrics = json.loads((tmp_path / "same" / "traffic_metrics.json").read_text())
     assert same_metrics["drift_share"] < 0.2 and same_metrics["alert"] == 0
     assert json.loads((tmp_path / "drifted" / "traffic_metrics.json").read_text())["alert"] == 1
+
+    # Over HTTP, the API serves what the monitor wrote: the same figures and columns, the most
+    # drifted first, the window without the database URL, the same HTML.
+    assert served.status_code == 200, served.text
+    report = served.json()
+    drifted_output = tmp_path / "drifted"
+    assert report["metrics"] == json.loads((drifted_output / "traffic_metrics.json").read_text())
+    assert report["metrics"]["alert"] == 1
+    written_window = json.loads((drifted_output / "traffic_window.json").read_text())
+    assert written_window["database_url"] == database_url
+    assert report["window"] == {k: v for k, v in written_window.items() if k != "database_url"}
+    served_columns = pd.DataFrame(report["columns"]).set_index("column")
+    assert set(served_columns.index) == set(drifted_columns.index)
+    assert served_columns.index[0] in SHIFTED
+    severity = served_columns["severity"]
+    assert severity.dropna().is_monotonic_decreasing
+    assert not severity.isna().iloc[: severity.notna().sum()].any()  # unknown ones last
+    pd.testing.assert_series_equal(
+        served_columns["score"], drifted_columns.loc[served_columns.index, "score"]
+    )
+    assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
+    assert html.content == (drifted_output / "traffic_report.html").read_bytes()
 
     empty = window(after, after + timedelta(hours=1), tmp_path / "empty")
     assert empty.returncode != 0

@@ -8,17 +8,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
-import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
 import httpx
 import pytest
 
-from credit_scoring.api.launch import free_port, run_environment, start_api, start_server
+from credit_scoring.api.launch import free_port, run_environment, start_api
 from credit_scoring.ui import app as ui_app
 from credit_scoring.ui import charts
 from credit_scoring.ui.app import NEW, NEW_LABEL
@@ -36,16 +31,20 @@ from credit_scoring.ui.client import (
     UiSettings,
     field_name,
 )
+from tests.ui.conftest import (
+    API_KEY,
+    ROOT,
+    failure_evidence,
+    run_app,
+    save_screenshot,
+    streamlit_app,
+    texts,
+    wait_idle,
+)
 
-ROOT = Path(__file__).resolve().parents[2]
-APP = ROOT / "src" / "credit_scoring" / "ui" / "app.py"
 SCREENSHOT = ROOT / "reports" / "screenshots" / "ui_scored.png"
 WHAT_IF_SCREENSHOT = SCREENSHOT.with_name("ui_what_if.png")
-CHROMIUM = Path("/usr/bin/chromium")
-CONTENT = '[data-testid="stMainBlockContainer"]'
-IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 OFFICER_KEY = "officer-key"
-API_KEY = "ui-test-key"
 
 PREDICTION = {
     "sk_id_curr": 100001,
@@ -416,27 +415,6 @@ def api(api_url) -> Iterator[CreditApiClient]:
         yield client
 
 
-def run_app(monkeypatch, url: str, key: str | None = API_KEY, officer_key: str | None = None):
-    """The app script, run once with the API at ``url``."""
-    from streamlit.testing.v1 import AppTest
-
-    monkeypatch.setenv("CREDIT_UI_API_URL", url)
-    if officer_key is None:
-        monkeypatch.delenv("CREDIT_UI_OFFICER_KEY", raising=False)
-    else:
-        monkeypatch.setenv("CREDIT_UI_OFFICER_KEY", officer_key)
-    if key is None:
-        monkeypatch.delenv("CREDIT_UI_API_KEY", raising=False)
-    else:
-        monkeypatch.setenv("CREDIT_UI_API_KEY", key)
-    app = AppTest.from_file(str(APP), default_timeout=180)
-    return app.run()
-
-
-def texts(elements) -> str:
-    return "\n".join(str(element.value) for element in elements)
-
-
 def number_input(app, label: str):
     return next(widget for widget in app.number_input if widget.label == label)
 
@@ -638,47 +616,10 @@ def test_api_down_is_a_clear_error(monkeypatch):
 
 
 @pytest.fixture
-def browser():
-    if not CHROMIUM.is_file():
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    args = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-    ]
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=args)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-@pytest.fixture
 def ui_url(api_url, tmp_path) -> Iterator[str]:
     """``streamlit run`` of the app against the API."""
-    port = free_port()
-    env = dict(os.environ, CREDIT_UI_API_URL=api_url, CREDIT_UI_API_KEY=API_KEY)
-    env.update(STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
-    command = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true"]
-    command += ["--server.port", str(port), "--server.address", "127.0.0.1"]
-    log = tmp_path / "streamlit.log"
-    server = start_server(command, port, env, ROOT, log, "/_stcore/health", timeout=60)
-    try:
-        yield server.url
-    finally:
-        server.stop()
-
-
-def wait_idle(page, timeout: float = 60_000) -> None:
-    """Wait until the Streamlit script has finished its run."""
-    page.locator(IDLE).wait_for(timeout=timeout)
+    with streamlit_app(api_url, tmp_path) as url:
+        yield url
 
 
 def score_in_browser(page, url: str, first: int, picked: int, decision: str) -> None:
@@ -696,32 +637,6 @@ def score_in_browser(page, url: str, first: int, picked: int, decision: str) -> 
     page.get_by_text("Compared with past clients").wait_for(timeout=60_000)
     page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 3")
     wait_idle(page)
-
-
-@contextmanager
-def failure_evidence(page, tmp_path: Path) -> Iterator[None]:
-    """On any failure in the block: a full-page shot and the app's log in the error."""
-    try:
-        yield
-    except Exception as error:
-        page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
-        log = (tmp_path / "streamlit.log").read_text()[-3000:]
-        raise AssertionError(f"{error}\nscreenshot: {tmp_path / 'failure.png'}\n{log}") from error
-
-
-def save_screenshot(page, tmp_path: Path, target: Path) -> None:
-    """Grow the window to the content (Streamlit scrolls inside its main block), then shoot the
-    whole page; the committed ``target`` is replaced only with CREDIT_UPDATE_SCREENSHOTS=1
-    (``make screenshots``), so a test run leaves the working tree as it was."""
-    height = page.evaluate(f"document.querySelector('{CONTENT}').scrollHeight")
-    page.set_viewport_size({"width": 1440, "height": min(height + 80, 4000)})
-    page.wait_for_timeout(1500)  # let plotly redraw at the new size
-    shot = tmp_path / target.name
-    page.screenshot(path=str(shot), full_page=True)
-    assert shot.stat().st_size > 10_000
-    if os.environ.get("CREDIT_UPDATE_SCREENSHOTS") == "1":
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(shot, target)
 
 
 @pytest.mark.slow

@@ -45,6 +45,7 @@ def run_environment(
         "CREDIT_API_POPULATION_PATH": str(root / "data" / "processed" / "train.parquet"),
         "CREDIT_API_PARAMS_PATH": str(root / "params.yaml"),
         "CREDIT_API_DATABASE_URL": database_url,
+        "CREDIT_API_MONITORING_DIR": str(root / "reports" / "monitoring"),
         "CREDIT_API_API_KEYS": api_keys,
     }
 

@@ -34,6 +34,7 @@ from credit_scoring.api.routes import (
     decisions,
     health,
     model,
+    monitoring,
     population,
     predict,
 )
@@ -89,7 +90,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.add_middleware(ServerTiming)  # a 413 of the limit above is timed too
     # outermost: runs once the answer is sent
     app.add_middleware(TrimAfterLargeBodies, budget_bytes=settings.memory_budget_mb << 20)
-    routers = (health, model, predict, decisions, clients, population, admin)
+    routers = (health, model, predict, decisions, clients, population, monitoring, admin)
     for router in (module.router for module in routers):
         app.include_router(router)
     return app

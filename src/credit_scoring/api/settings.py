@@ -23,6 +23,8 @@ class ApiSettings(BaseSettings):
         population_path: labelled training features (population statistics, SHAP background).
         params_path: params.yaml of the pipeline run (feature and SHAP settings).
         database_url: SQLAlchemy URL of the decision log.
+        monitoring_dir: where ``credit-scoring-monitor`` writes the drift report of the logged
+            traffic that ``/monitoring/traffic`` serves.
         api_keys: comma-separated accepted ``X-API-Key`` values; empty disables authentication.
         admin_keys: comma-separated ``X-Admin-Key`` values of the admin routes (model reload);
             empty disables those routes.
@@ -55,6 +57,7 @@ class ApiSettings(BaseSettings):
     population_path: Path = Path("data/processed/train.parquet")
     params_path: Path = Path("params.yaml")
     database_url: str = "sqlite:///decisions.db"
+    monitoring_dir: Path = Path("reports/monitoring")
     api_keys: str = ""
     admin_keys: str = ""
     officer_keys: str = ""

@@ -22,12 +22,14 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from sqlalchemy.engine import make_url
 
 from credit_scoring.api.decision_log import read_applications
 from credit_scoring.cli import write_json
 from credit_scoring.config import DriftConfig, load_params
 from credit_scoring.data.io import read_table
 from credit_scoring.monitoring.drift import compare, summary_line
+from credit_scoring.monitoring.traffic_files import COLUMNS, METRICS, REPORT, WINDOW
 
 ALERT_EXIT_CODE = 3
 METADATA = ("created_at", "model_version")
@@ -88,18 +90,18 @@ def traffic_drift(
         logged.drop(columns=list(METADATA)),
         excluded,
         config,
-        html=output / "traffic_report.html",
-        table=output / "traffic_columns.csv",
+        html=output / REPORT,
+        table=output / COLUMNS,
     )
     return dict(sorted((metrics | {"n_rows": len(logged)}).items()))
 
 
 def window_record(logged: pd.DataFrame, window: Window, database_url: str) -> dict[str, Any]:
-    """What the report covers: the window asked for, the first and last decision, the rows per
-    model version."""
+    """What the report covers: the log (its URL without password), the window asked for, the
+    first and last decision, the rows per model version."""
     times = logged["created_at"]
     return {
-        "database_url": database_url,
+        "database_url": make_url(database_url).render_as_string(hide_password=True),
         "since": None if window.since is None else window.since.isoformat(),
         "until": None if window.until is None else window.until.isoformat(),
         "first_decision": str(times.min()) if len(times) else None,
@@ -175,8 +177,8 @@ def main(argv: list[str] | None = None) -> None:
     interim = args.repo / params["paths"]["interim_dir"]
     reference = read_table(interim / "application_train.parquet")
     metrics = traffic_drift(reference, logged, excluded, config, output)
-    write_json(metrics, output / "traffic_metrics.json")
-    write_json(window_record(logged, window, args.database_url), output / "traffic_window.json")
+    write_json(metrics, output / METRICS)
+    write_json(window_record(logged, window, args.database_url), output / WINDOW)
     test_metrics = reports / "drift_metrics.json"
     test = json.loads(test_metrics.read_text()) if test_metrics.is_file() else None
     print(f"traffic drift: {summary_line(metrics)}")

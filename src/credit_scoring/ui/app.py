@@ -28,6 +28,7 @@ from credit_scoring.ui.client import (
     UiSettings,
 )
 from credit_scoring.ui.override import show_override
+from credit_scoring.ui.traffic import show_traffic_drift
 from credit_scoring.ui.what_if import show_what_if
 
 logger = logging.getLogger(__name__)
@@ -423,26 +424,32 @@ def load_application(settings: UiSettings, choice: int | str) -> tuple[str, dict
 
 
 def main() -> None:
-    """The page: client picker and form on the left, decision and explanation on the right."""
+    """The page: in its first tab the client picker and form on the left, decision and
+    explanation on the right; in its second the drift of the traffic."""
     st.set_page_config(
         page_title="Credit scoring", page_icon=":material/credit_score:", layout="wide"
     )
     st.markdown(CSS, unsafe_allow_html=True)
     settings = UiSettings.from_env()
     sidebar(settings)
-    st.title("Credit decision")
-    st.caption("Score an application, see why, compare with past clients.")
-    try:
-        run_page(settings)
-    except ApiError as error:
-        show_error(error)
-    except Exception as error:  # a broken page must still say what happened
-        logger.exception("unexpected error in the credit app")
-        st.error(f"Unexpected error: {type(error).__name__}: {error}", icon=":material/error:")
+    st.title("Credit scoring")
+    decision_tab, drift_tab = st.tabs(["Credit decision", "Traffic drift"])
+    for tab, show in ((decision_tab, run_page), (drift_tab, show_traffic_drift)):
+        with tab:
+            try:
+                show(settings)
+            except ApiError as error:
+                show_error(error)
+            except Exception as error:  # a broken page must still say what happened
+                logger.exception("unexpected error in the credit app")
+                st.error(
+                    f"Unexpected error: {type(error).__name__}: {error}", icon=":material/error:"
+                )
 
 
 def run_page(settings: UiSettings) -> None:
     """Pick, edit, score and show the result of one client."""
+    st.caption("Score an application, see why, compare with past clients.")
     left, right = st.columns([2, 3], gap="large")
     with left:
         loaded = load_application(settings, pick_client(settings))

@@ -310,8 +310,18 @@ class CreditApiClient:
             if isinstance(entry, Mapping)
         }
 
-    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
-        """Send one request; turn every failure into an :class:`ApiError` with a clear message."""
+    def traffic_drift(self) -> dict[str, Any]:
+        """``GET /monitoring/traffic``: the latest drift report of the logged traffic (its
+        metrics, window and columns); :class:`ApiNotFound` until the monitor wrote one."""
+        return dict(self._request("GET", "/monitoring/traffic"))
+
+    def traffic_drift_report(self) -> bytes:
+        """``GET /monitoring/traffic/report``: the same report's Evidently HTML."""
+        return self._request("GET", "/monitoring/traffic/report", raw=True)
+
+    def _request(self, method: str, path: str, raw: bool = False, **kwargs: Any) -> Any:
+        """Send one request (its JSON answer, or its bytes when ``raw``); turn every failure
+        into an :class:`ApiError` with a clear message."""
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.TimeoutException as error:
@@ -325,7 +335,7 @@ class CreditApiClient:
                 f"Is the API running? Set {URL_ENV} to its address."
             ) from error
         if response.is_success:
-            return _json_body(response)
+            return response.content if raw else _json_body(response)
         raise error_from_response(response)
 
 
