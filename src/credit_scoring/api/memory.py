@@ -1,17 +1,15 @@
 """glibc heap settings of a long-lived API worker (nothing happens without glibc).
 
-Every thread of the worker allocates from one heap arena (:func:`share_one_heap_arena`), whose
-free pages :func:`give_back_free_memory` returns to the system: after startup, and after a
-request with a large body once the worker's resident memory is over its budget
-(:class:`TrimAfterLargeBodies`). Under the budget, the freed pages serve the next batch
-(:func:`keep_freed_blocks`): a batch of 1,000 on the real sample takes 8,000 page faults and
-about 20 ms more when they were given back (measured in process). glibc gives each thread its own
-arena by default, and ``malloc_trim`` never shrinks the top of a thread's arena; after the
-large blocks of a batch, glibc raises its thresholds (up to 32 MiB to map a block apart, twice
-that to shrink a heap), so the next batches' arrays come from the heap, and a thread's arena
-would keep what they leave at its top. With one arena, the batches' pages are reused within a
-batch and given back after it (a batch of 1,000 on the real sample, in process: 45–60 ms faster
-than with blocks of 128 KiB mapped apart, which cost 20,000 page faults a batch).
+Every thread of the worker allocates from one heap arena (:func:`share_one_heap_arena`): glibc
+gives each thread its own by default, and ``malloc_trim`` never shrinks the top of a thread's
+arena. After startup, glibc's thresholds are fixed at the ceilings it would raise them to itself
+(:func:`keep_freed_blocks`: blocks up to 32 MiB from the heap, its top shrunk from 64 MiB free),
+so a batch's arrays come from the heap and the pages they leave serve the next batch. Those
+pages :func:`give_back_free_memory` returns to the system after startup, and after a request
+with a large body once the worker's resident memory is over its budget
+(:class:`TrimAfterLargeBodies`). Measured in process on the real sample, a batch of 1,000 took
+8,000 page faults and about 20 ms more when its pages were given back after every batch, and
+20,000 faults and 45–60 ms more with blocks of 128 KiB and more mapped apart.
 """
 
 from __future__ import annotations
