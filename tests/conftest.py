@@ -96,6 +96,39 @@ def serve(project: Project, folder: Path, api_key: str, **settings: str):
     return start_api(env | settings, folder, folder / "api.log")
 
 
+# Four amounts scaled up: traffic that drifts from the production applications.
+SHIFTED_AMOUNTS = {
+    "AMT_INCOME_TOTAL": 3.0, "AMT_CREDIT": 2.5, "AMT_ANNUITY": 2.5, "AMT_GOODS_PRICE": 2.5
+}  # fmt: skip
+REQUIRED_FIELDS = ("AMT_INCOME_TOTAL", "AMT_CREDIT", "DAYS_BIRTH", "DAYS_EMPLOYED")
+
+
+def production_traffic(project: Project, rows: int = 250):
+    """The first ``rows`` production applications the API accepts, and the same with
+    :data:`SHIFTED_AMOUNTS` applied: two frames."""
+    import pandas as pd
+
+    production = pd.read_parquet(project.root / "data" / "interim" / "application_test.parquet")
+    production = production[production[list(REQUIRED_FIELDS)].notna().all(axis=1)].head(rows)
+    shifted = production.assign(**{c: production[c] * k for c, k in SHIFTED_AMOUNTS.items()})
+    return production, shifted
+
+
+def post_csv(url: str, api_key: str, frame) -> None:
+    """Score ``frame`` through ``POST /predict/batch/csv`` of the API at ``url`` (every row
+    answered, so logged)."""
+    import httpx
+
+    response = httpx.post(
+        f"{url}/predict/batch/csv",
+        headers={"X-API-Key": api_key},
+        files={"file": ("applications.csv", frame.to_csv(index=False).encode(), "text/csv")},
+        timeout=120,
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["n"] == len(frame)
+
+
 @pytest.fixture(scope="session")
 def tiny_project(tmp_path_factory) -> Project:
     """The whole pipeline run once by ``dvc repro`` on tiny synthetic data (experiment=tiny)."""

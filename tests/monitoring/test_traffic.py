@@ -15,12 +15,11 @@ import pytest
 from credit_scoring.api.decision_log import DecisionLog, DecisionRecord, read_decisions
 from credit_scoring.monitoring import traffic
 from credit_scoring.monitoring.traffic import ALERT_EXIT_CODE
-from tests.conftest import serve
+from tests.conftest import SHIFTED_AMOUNTS, post_csv, production_traffic, serve
 
 API_KEY = "monitor-key"
 KEY_HEADER = {"X-API-Key": API_KEY}
-REQUIRED = ("AMT_INCOME_TOTAL", "AMT_CREDIT", "DAYS_BIRTH", "DAYS_EMPLOYED")
-SHIFTED = {"AMT_INCOME_TOTAL": 3.0, "AMT_CREDIT": 2.5, "AMT_ANNUITY": 2.5, "AMT_GOODS_PRICE": 2.5}
+SHIFTED = SHIFTED_AMOUNTS
 
 
 def record(request_id: str, created_at: datetime) -> DecisionRecord:
@@ -51,17 +50,6 @@ def served_report(url: str) -> httpx.Response:
     return httpx.get(f"{url}/monitoring/traffic", headers=KEY_HEADER, timeout=30)
 
 
-def post_csv(url: str, frame: pd.DataFrame) -> None:
-    response = httpx.post(
-        f"{url}/predict/batch/csv",
-        headers=KEY_HEADER,
-        files={"file": ("applications.csv", frame.to_csv(index=False).encode(), "text/csv")},
-        timeout=120,
-    )
-    assert response.status_code == 200, response.text
-    assert response.json()["n"] == len(frame)
-
-
 @dataclass
 class Outcome:
     """Exit status and output of one in-process run of the command."""
@@ -87,10 +75,7 @@ def monitor(capsys, repo: Path, database_url: str, *args: str) -> Outcome:
 
 @pytest.mark.slow
 def test_drift_of_logged_traffic_by_window(tiny_project, tmp_path, capsys):
-    interim = tiny_project.root / "data" / "interim"
-    production = pd.read_parquet(interim / "application_test.parquet")
-    production = production[production[list(REQUIRED)].notna().all(axis=1)].head(250)
-    shifted = production.assign(**{c: production[c] * k for c, k in SHIFTED.items()})
+    production, shifted = production_traffic(tiny_project)
 
     # The API serves the report the monitor writes in tmp_path/drifted (none yet).
     monitoring = {"CREDIT_API_MONITORING_DIR": str(tmp_path / "drifted")}
@@ -98,10 +83,10 @@ def test_drift_of_logged_traffic_by_window(tiny_project, tmp_path, capsys):
     try:
         none_yet = served_report(server.url)
         before = datetime.now(UTC)
-        post_csv(server.url, production)
+        post_csv(server.url, API_KEY, production)
         time.sleep(0.05)
         middle = datetime.now(UTC)
-        post_csv(server.url, shifted)
+        post_csv(server.url, API_KEY, shifted)
         after = datetime.now(UTC) + timedelta(seconds=1)
         database_url = f"sqlite:///{tmp_path / 'api' / 'decisions.db'}"
 

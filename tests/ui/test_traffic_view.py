@@ -6,8 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
-import pandas as pd
 import pytest
 import streamlit as st
 
@@ -15,6 +13,7 @@ from credit_scoring.api.launch import run_environment, start_api
 from credit_scoring.monitoring import traffic
 from credit_scoring.ui import charts
 from credit_scoring.ui.client import CreditApiClient
+from tests.conftest import post_csv, production_traffic
 from tests.ui.conftest import (
     API_KEY,
     ROOT,
@@ -27,18 +26,6 @@ from tests.ui.conftest import (
 )
 
 SCREENSHOT = ROOT / "reports" / "screenshots" / "ui_traffic_drift.png"
-REQUIRED = ("AMT_INCOME_TOTAL", "AMT_CREDIT", "DAYS_BIRTH", "DAYS_EMPLOYED")
-SCALED = {"AMT_INCOME_TOTAL": 3.0, "AMT_CREDIT": 2.5, "AMT_ANNUITY": 2.5, "AMT_GOODS_PRICE": 2.5}
-
-
-def post_csv(url: str, frame: pd.DataFrame) -> None:
-    response = httpx.post(
-        f"{url}/predict/batch/csv",
-        headers={"X-API-Key": API_KEY},
-        files={"file": ("applications.csv", frame.to_csv(index=False).encode(), "text/csv")},
-        timeout=120,
-    )
-    assert response.status_code == 200, response.text
 
 
 @pytest.fixture(scope="module")
@@ -55,11 +42,8 @@ def monitored_api(tiny_project, tmp_path_factory) -> Iterator[tuple[str, Path]]:
     env["CREDIT_API_MONITORING_DIR"] = str(monitoring)
     server = start_api(env, tiny_project.root, folder / "api.log")
     try:
-        production = pd.read_parquet(tiny_project.root / "data/interim/application_test.parquet")
-        production = production[production[list(REQUIRED)].notna().all(axis=1)].head(250)
-        post_csv(server.url, production)
-        scaled = production.assign(**{c: production[c] * k for c, k in SCALED.items()})
-        post_csv(server.url, scaled)
+        for frame in production_traffic(tiny_project):
+            post_csv(server.url, API_KEY, frame)
         with pytest.raises(SystemExit) as exited:  # the alert's exit status
             traffic.main(
                 ["--repo", str(tiny_project.root), "--database-url", database_url]
