@@ -30,15 +30,10 @@ class UnreadableTrafficReportError(ValueError):
     """A file of the traffic drift report is not what the monitor writes."""
 
 
-def missing_files(folder: Path, names: tuple[str, ...]) -> list[str]:
-    """The ``names`` that are not files in ``folder``."""
-    return [name for name in names if not (folder / name).is_file()]
-
-
 def require_files(folder: Path, *names: str) -> None:
     """Raise :class:`NoTrafficReportError`, saying how to write the report, when one of
     ``names`` is missing from ``folder``."""
-    missing = missing_files(folder, names)
+    missing = [name for name in names if not (folder / name).is_file()]
     if missing:
         raise NoTrafficReportError(
             f"no traffic drift report in {folder} ({', '.join(missing)} missing): write one "
