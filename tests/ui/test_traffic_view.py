@@ -9,11 +9,10 @@ from pathlib import Path
 import pytest
 import streamlit as st
 
-from credit_scoring.api.launch import run_environment, start_api
 from credit_scoring.monitoring import traffic
 from credit_scoring.ui import charts
 from credit_scoring.ui.client import CreditApiClient
-from tests.conftest import post_csv, production_traffic
+from tests.conftest import post_csv, production_traffic, serve
 from tests.ui.conftest import (
     API_KEY,
     ROOT,
@@ -36,11 +35,7 @@ def monitored_api(tiny_project, tmp_path_factory) -> Iterator[tuple[str, Path]]:
     folder = tmp_path_factory.mktemp("monitored-api")
     database_url = f"sqlite:///{folder / 'decisions.db'}"
     monitoring = folder / "monitoring"
-    env = tiny_project.env | run_environment(
-        tiny_project.root, database_url, API_KEY, tiny_project.tracking_uri
-    )
-    env["CREDIT_API_MONITORING_DIR"] = str(monitoring)
-    server = start_api(env, tiny_project.root, folder / "api.log")
+    server = serve(tiny_project, folder, API_KEY, CREDIT_API_MONITORING_DIR=str(monitoring))
     try:
         for frame in production_traffic(tiny_project):
             post_csv(server.url, API_KEY, frame)
